@@ -1,0 +1,1 @@
+"""The demo job: a small CDC workload against the local stack (see `casscade demo`)."""

@@ -1,0 +1,85 @@
+"""Discovery of the segments in a node's `cdc_raw` directory.
+
+Reads names, `_cdc.idx` files and descriptor headers; decodes nothing else. Segments are
+ordered by numeric id (not by name or mtime: ids increase on a node, names sort as text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from casscade.commitlog.cdc_index import CdcIndex, parse_cdc_index
+from casscade.commitlog.descriptor import SegmentDescriptor, decode_descriptor, parse_segment_name
+
+# The largest header is 18 bytes plus a parameters JSON of at most 65535 bytes.
+_MAX_HEADER_BYTES = 18 + 65535
+
+
+@dataclass(frozen=True, slots=True)
+class CdcSegment:
+    """One segment file in `cdc_raw` and what its index says.
+
+    Attributes:
+        path: the `.log` hard link.
+        version: commit-log version from the name.
+        segment_id: segment id from the name.
+        size_bytes: file size (segments are preallocated, so this is not the data end).
+        index: the parsed `_cdc.idx`, or None while Cassandra has not written one (the
+            segment has no CDC data synced yet) or while it is being rewritten.
+        link_count: hard links to the file; 1 means Cassandra dropped its own copy.
+    """
+
+    path: Path
+    version: int
+    segment_id: int
+    size_bytes: int
+    index: CdcIndex | None
+    link_count: int
+
+    @property
+    def index_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}_cdc.idx")
+
+
+def scan_cdc_raw(directory: Path) -> list[CdcSegment]:
+    """List the segments in `directory`, oldest first.
+
+    A file that disappears while we look (the consumer or Cassandra deleted it) is skipped.
+    """
+    found: list[CdcSegment] = []
+    for path in directory.glob("CommitLog-*.log"):
+        name = parse_segment_name(path.name)
+        if name is None or name.is_index:
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        index_path = path.with_name(f"{path.stem}_cdc.idx")
+        try:
+            index = parse_cdc_index(index_path.read_text(encoding="ascii", errors="replace"))
+        except FileNotFoundError:
+            index = None
+        found.append(
+            CdcSegment(
+                path=path,
+                version=name.version,
+                segment_id=name.segment_id,
+                size_bytes=stat.st_size,
+                index=index,
+                link_count=stat.st_nlink,
+            )
+        )
+    return sorted(found, key=lambda segment: segment.segment_id)
+
+
+def read_descriptor(segment: CdcSegment) -> SegmentDescriptor:
+    """Read and decode the descriptor header of `segment`.
+
+    Raises:
+        DecodeError: the header is truncated, corrupt or of an unknown version.
+    """
+    with segment.path.open("rb") as handle:
+        head = handle.read(_MAX_HEADER_BYTES)
+    return decode_descriptor(head, segment_id=segment.segment_id)
