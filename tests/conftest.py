@@ -37,6 +37,6 @@ def stack_root() -> Path:
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     """The running local stack with the tests' settings (batch commit-log sync)."""
-    running = Stack(build_settings(stack_root(), only="cassandra,postgres,clickhouse"))
+    running = Stack(build_settings(stack_root()))
     running.up()
     return running

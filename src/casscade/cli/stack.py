@@ -81,6 +81,11 @@ def up(
         "Changing it wipes Cassandra's data.",
     ),
     auth: str = typer.Option("none", help="Cassandra authentication: none or password."),
+    compression: str = typer.Option(
+        "none",
+        help="Commit-log compression: none, LZ4Compressor, SnappyCompressor, "
+        "DeflateCompressor or ZstdCompressor.",
+    ),
     segment_size_mib: int = typer.Option(1, help="commitlog_segment_size in MiB."),
     cdc_total_space_mib: int = typer.Option(1024, help="cdc_total_space in MiB."),
     heap_mib: int = typer.Option(1024, help="Cassandra JVM heap in MiB."),
@@ -107,6 +112,7 @@ def up(
                 "commitlog_sync_period_ms": sync_period_ms,
                 "storage_compatibility_mode": compat,
                 "auth": auth,
+                "commitlog_compression": compression,
                 "commitlog_segment_size_mib": segment_size_mib,
                 "cdc_total_space_mib": cdc_total_space_mib,
                 "heap_mib": heap_mib,

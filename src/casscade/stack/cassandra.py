@@ -162,6 +162,8 @@ def render_yaml(settings: CassandraSettings, layout: CassandraLayout) -> str:
         doc["commitlog_sync_period"] = f"{settings.commitlog_sync_period_ms}ms"
     elif settings.commitlog_sync == "group":
         doc["commitlog_sync_group_window"] = f"{settings.commitlog_sync_group_window_ms}ms"
+    if settings.commitlog_compression != "none":
+        doc["commitlog_compression"] = [{"class_name": settings.commitlog_compression}]
     if settings.auth == "password":
         doc["authenticator"] = "PasswordAuthenticator"
         doc["authorizer"] = "CassandraAuthorizer"

@@ -17,6 +17,10 @@ CASSANDRA_VERSION = "5.0.9"
 CommitlogSync = Literal["batch", "periodic", "group"]
 CompatibilityMode = Literal["CASSANDRA_4", "NONE"]
 CassandraAuth = Literal["none", "password"]
+# Compressors Cassandra offers for the commit log (commitlog_compression.class_name).
+CommitlogCompression = Literal[
+    "none", "LZ4Compressor", "SnappyCompressor", "DeflateCompressor", "ZstdCompressor"
+]
 
 
 class CassandraSettings(BaseModel):
@@ -41,6 +45,7 @@ class CassandraSettings(BaseModel):
     # CASSANDRA_4 writes commit-log version 7, NONE writes version 8.
     storage_compatibility_mode: CompatibilityMode = "CASSANDRA_4"
     auth: CassandraAuth = "none"
+    commitlog_compression: CommitlogCompression = "none"
     startup_timeout_s: float = Field(default=180.0, gt=0)
     stop_timeout_s: float = Field(default=90.0, gt=0)
 

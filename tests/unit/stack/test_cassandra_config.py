@@ -69,6 +69,13 @@ def test_render_yaml_password_auth_sets_authenticator() -> None:
     assert _yaml()["authenticator"] == "AllowAllAuthenticator"
 
 
+def test_render_yaml_compression_only_when_asked() -> None:
+    """commitlog_compression is absent by default and names the compressor class when set."""
+    assert "commitlog_compression" not in _yaml()
+    doc = _yaml(commitlog_compression="ZstdCompressor")
+    assert doc["commitlog_compression"] == [{"class_name": "ZstdCompressor"}]
+
+
 def test_render_yaml_ports_follow_settings() -> None:
     """Native and storage ports, and the seed, follow the settings."""
     doc = _yaml(native_port=9142, storage_port=7100)

@@ -1,0 +1,555 @@
+"""Decoding one commit-log entry's mutation into partition updates, rows, cells, tombstones.
+
+Mirrors `Mutation.serializer`, `PartitionUpdate.PartitionUpdateSerializer`,
+`UnfilteredRowIteratorSerializer`, `SerializationHeader`, `UnfilteredSerializer` and
+`Cell.Serializer` at messaging versions 12 and 13 (Cassandra 4.0 to 5.0; the layouts are the
+same, format reference section 11). Timestamps, TTLs and deletion times are delta-encoded
+against per-partition-update minima; see `_Header`.
+
+Pure: bytes plus a SchemaSnapshot in, records out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import IntEnum, IntFlag
+
+from casscade.commitlog.codecs import decode_complex_cell, decode_partition_key, decode_value
+from casscade.commitlog.errors import CorruptSegmentError
+from casscade.commitlog.position import Position
+from casscade.commitlog.reader import Cursor, to_i64
+from casscade.commitlog.schema import ColumnSchema, DroppedColumn, SchemaSnapshot, TableSchema
+from casscade.commitlog.types import ValueDecodeError
+
+# EncodingStats.TIMESTAMP_EPOCH / DELETION_TIME_EPOCH: 2015-09-22T00:00:00Z in µs and s.
+TIMESTAMP_EPOCH_US = 1442880000000000
+DELETION_TIME_EPOCH_S = 1442880000
+# DeletionTime.LIVE.markedForDeleteAt: "no deletion" where the format needs a deletion time.
+NO_TIMESTAMP = -(1 << 63)
+_U32_MASK = 0xFFFFFFFF
+_MAX_CLUSTERING_BATCH = 32
+
+
+class PartitionFlag(IntFlag):
+    """PartitionUpdate flags byte (UnfilteredRowIteratorSerializer, 5.0)."""
+
+    IS_EMPTY = 0x01
+    IS_REVERSED = 0x02
+    HAS_PARTITION_DELETION = 0x04
+    HAS_STATIC_ROW = 0x08
+    HAS_ROW_ESTIMATE = 0x10
+
+
+class RowFlag(IntFlag):
+    """Unfiltered flags byte (UnfilteredSerializer, 5.0)."""
+
+    END_OF_PARTITION = 0x01
+    IS_MARKER = 0x02
+    HAS_TIMESTAMP = 0x04
+    HAS_TTL = 0x08
+    HAS_DELETION = 0x10
+    HAS_ALL_COLUMNS = 0x20
+    HAS_COMPLEX_DELETION = 0x40
+    EXTENSION_FLAG = 0x80
+
+
+class ExtendedRowFlag(IntFlag):
+    """Extended flags byte (UnfilteredSerializer, 5.0)."""
+
+    IS_STATIC = 0x01
+    HAS_SHADOWABLE_DELETION = 0x02
+
+
+class CellFlag(IntFlag):
+    """Cell flags byte (Cell.Serializer, 5.0)."""
+
+    IS_DELETED = 0x01
+    IS_EXPIRING = 0x02
+    HAS_EMPTY_VALUE = 0x04
+    USE_ROW_TIMESTAMP = 0x08
+    USE_ROW_TTL = 0x10
+
+
+class BoundKind(IntEnum):
+    """ClusteringPrefix.Kind ordinals as written in range tombstone markers."""
+
+    EXCL_END_BOUND = 0
+    INCL_START_BOUND = 1
+    EXCL_END_INCL_START_BOUNDARY = 2
+    STATIC_CLUSTERING = 3
+    CLUSTERING = 4
+    INCL_END_EXCL_START_BOUNDARY = 5
+    INCL_END_BOUND = 6
+    EXCL_START_BOUND = 7
+
+    @property
+    def is_boundary(self) -> bool:
+        return self in (
+            BoundKind.EXCL_END_INCL_START_BOUNDARY,
+            BoundKind.INCL_END_EXCL_START_BOUNDARY,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionTime:
+    """A deletion: shadows data with timestamp <= marked_for_delete_at_us."""
+
+    marked_for_delete_at_us: int
+    local_deletion_time_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """A row's primary-key liveness (INSERT writes it; UPDATE does not)."""
+
+    timestamp_us: int
+    ttl_s: int | None
+    expires_at_s: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell.
+
+    Attributes:
+        column: the column's name.
+        timestamp_us: write (or deletion) timestamp.
+        value: the decoded value; None for a tombstone and for set elements.
+        is_tombstone: a deletion of this cell.
+        ttl_s: the TTL if the cell expires.
+        local_deletion_time_s: expiry time for an expiring cell, deletion time for a tombstone.
+        path: for a cell of a non-frozen collection or UDT: list -> timeuuid, set -> the
+            element, map -> the key, UDT -> the field name. None for simple columns.
+    """
+
+    column: str
+    timestamp_us: int
+    value: object
+    is_tombstone: bool = False
+    ttl_s: int | None = None
+    local_deletion_time_s: int | None = None
+    path: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComplexDeletion:
+    """A whole non-frozen collection or UDT column deleted (or overwritten: at ts - 1)."""
+
+    column: str
+    deletion: DeletionTime
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A row (or the static row) of a partition update."""
+
+    clustering: tuple[object, ...]
+    is_static: bool
+    liveness: Liveness | None
+    deletion: DeletionTime | None
+    cells: tuple[Cell, ...]
+    complex_deletions: tuple[ComplexDeletion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RangeTombstoneMarker:
+    """An open or close bound (one deletion) or a boundary (close then open deletion)."""
+
+    kind: BoundKind
+    clustering: tuple[object, ...]
+    deletions: tuple[DeletionTime, ...]
+
+
+Unfiltered = Row | RangeTombstoneMarker
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionUpdate:
+    """Everything one mutation did to one table's partition."""
+
+    table_id: uuid.UUID
+    keyspace: str
+    table: str
+    partition_key: tuple[object, ...]
+    partition_deletion: DeletionTime | None
+    static_row: Row | None
+    unfiltereds: tuple[Unfiltered, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """A decoded commit-log entry.
+
+    Attributes:
+        position: Cassandra's position of the entry (the offset just after it).
+        keyspace: the keyspace every partition update belongs to.
+        updates: one partition update per table the mutation touched.
+    """
+
+    position: Position
+    keyspace: str
+    updates: tuple[PartitionUpdate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSchema:
+    """An entry the snapshot cannot decode: refresh the schema and decode it again.
+
+    Attributes:
+        position: the entry's position.
+        table_id: the table id that is unknown, or whose column is unknown.
+        column: the unknown column's name, None when the table itself is unknown.
+    """
+
+    position: Position
+    table_id: uuid.UUID
+    column: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedMutation:
+    """An entry of a keyspace without CDC tables (system tables and the like)."""
+
+    position: Position
+    table_id: uuid.UUID
+
+
+MutationRecord = Mutation | UnknownSchema | SkippedMutation
+
+
+class _UnknownColumnError(Exception):
+    def __init__(self, table_id: uuid.UUID, column: str | None) -> None:
+        super().__init__(table_id, column)
+        self.table_id = table_id
+        self.column = column
+
+
+HeaderColumn = ColumnSchema | DroppedColumn
+
+
+@dataclass(slots=True)
+class _Header:
+    """SerializationHeader of one partition update: minima and the column lists."""
+
+    min_timestamp: int
+    min_ldt: int
+    min_ttl: int
+    statics: list[HeaderColumn]
+    regulars: list[HeaderColumn]
+
+    def timestamp(self, cur: Cursor) -> int:
+        return to_i64(cur.vint() + self.min_timestamp)
+
+    def ldt(self, cur: Cursor) -> int:
+        # Unsigned 32-bit arithmetic is right for messaging 12 and 13 (reference 11.11).
+        return (cur.vint32() + self.min_ldt) & _U32_MASK
+
+    def ttl(self, cur: Cursor) -> int:
+        return cur.vint32() + self.min_ttl
+
+    def deletion(self, cur: Cursor) -> DeletionTime | None:
+        marked = self.timestamp(cur)
+        ldt = self.ldt(cur)
+        return None if marked == NO_TIMESTAMP else DeletionTime(marked, ldt)
+
+
+def decode_mutation(
+    payload: bytes | memoryview,
+    schema: SchemaSnapshot,
+    *,
+    position: Position,
+    payload_offset: int = 0,
+    include_non_cdc: bool = False,
+) -> MutationRecord:
+    """Decode one entry's mutation bytes.
+
+    Args:
+        payload: the mutation bytes (a `LogEntry.payload`).
+        schema: tables by id.
+        position: the entry's position, carried by the record.
+        payload_offset: logical offset of payload[0] in the segment, for error offsets.
+        include_non_cdc: also decode keyspaces without CDC tables (system tables).
+
+    Returns:
+        The Mutation, or UnknownSchema when the snapshot lacks the table or a column,
+        or SkippedMutation for keyspaces without CDC tables.
+
+    Raises:
+        DecodeError: the bytes do not follow the format (with the exact offset).
+    """
+    cur = Cursor(payload, base=payload_offset, segment_id=position.segment_id)
+    count = cur.vint32()
+    if count < 1:
+        raise cur.corrupt(f"mutation with {count} partition updates")
+    updates: list[PartitionUpdate] = []
+    for index in range(count):
+        table_id = uuid.UUID(bytes=cur.raw(16))
+        table = schema.table(table_id)
+        if table is None:
+            return UnknownSchema(position, table_id, None)
+        if index == 0 and not include_non_cdc and table.keyspace not in schema.cdc_keyspaces:
+            return SkippedMutation(position, table_id)
+        try:
+            updates.append(_decode_partition_update(cur, table))
+        except _UnknownColumnError as exc:
+            return UnknownSchema(position, exc.table_id, exc.column)
+    if cur.remaining:
+        raise cur.corrupt(f"{cur.remaining} bytes left after the mutation")
+    return Mutation(position, updates[0].keyspace, tuple(updates))
+
+
+def _decode_partition_update(cur: Cursor, table: TableSchema) -> PartitionUpdate:
+    key_bytes = cur.vbytes()
+    try:
+        key = decode_partition_key(tuple(c.cql_type for c in table.partition_key), key_bytes)
+    except ValueDecodeError as exc:
+        raise cur.corrupt(f"partition key of {table.qualified_name}: {exc}") from exc
+    flags = cur.u8()
+    if flags & PartitionFlag.IS_EMPTY:
+        return PartitionUpdate(table.id, table.keyspace, table.name, key, None, None, ())
+    header = _read_header(cur, table, has_statics=bool(flags & PartitionFlag.HAS_STATIC_ROW))
+    deletion = header.deletion(cur) if flags & PartitionFlag.HAS_PARTITION_DELETION else None
+    static_row = None
+    if flags & PartitionFlag.HAS_STATIC_ROW:
+        row_flags = cur.u8()
+        extended = cur.u8() if row_flags & RowFlag.EXTENSION_FLAG else 0
+        if not extended & ExtendedRowFlag.IS_STATIC:
+            raise cur.corrupt("static row without the IS_STATIC flag")
+        static_row = _decode_row(
+            cur, header, table, row_flags, columns=header.statics, clustering=None
+        )
+    if flags & PartitionFlag.HAS_ROW_ESTIMATE:
+        cur.vint32()  # informational only
+    unfiltereds: list[Unfiltered] = []
+    while True:
+        row_flags = cur.u8()
+        if row_flags & RowFlag.END_OF_PARTITION:
+            break
+        extended = cur.u8() if row_flags & RowFlag.EXTENSION_FLAG else 0
+        if extended & ExtendedRowFlag.IS_STATIC:
+            raise cur.corrupt("static row among the unfiltereds")
+        if row_flags & RowFlag.IS_MARKER:
+            unfiltereds.append(_decode_marker(cur, header, table))
+        else:
+            clustering = _read_clustering(cur, table.clustering)
+            unfiltereds.append(
+                _decode_row(
+                    cur, header, table, row_flags, columns=header.regulars, clustering=clustering
+                )
+            )
+    return PartitionUpdate(
+        table.id, table.keyspace, table.name, key, deletion, static_row, tuple(unfiltereds)
+    )
+
+
+def _read_header(cur: Cursor, table: TableSchema, *, has_statics: bool) -> _Header:
+    min_timestamp = to_i64(cur.vint() + TIMESTAMP_EPOCH_US)
+    min_ldt = (cur.vint32() + DELETION_TIME_EPOCH_S) & _U32_MASK
+    min_ttl = cur.vint32()
+    statics = _read_columns(cur, table) if has_statics else []
+    regulars = _read_columns(cur, table)
+    return _Header(min_timestamp, min_ldt, min_ttl, statics, regulars)
+
+
+def _read_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
+    count = cur.vint32()
+    if count < 0:
+        raise cur.corrupt(f"column count {count}")
+    out: list[HeaderColumn] = []
+    for _ in range(count):
+        raw_name = cur.vbytes()
+        try:
+            name = raw_name.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise cur.corrupt("column name is not UTF-8") from exc
+        column: HeaderColumn | None = table.columns.get(name) or table.dropped.get(name)
+        if column is None:
+            raise _UnknownColumnError(table.id, name)
+        out.append(column)
+    return out
+
+
+def _read_clustering(cur: Cursor, columns: tuple[ColumnSchema, ...]) -> tuple[object, ...]:
+    values: list[object] = []
+    for start in range(0, len(columns), _MAX_CLUSTERING_BATCH):
+        batch = columns[start : start + _MAX_CLUSTERING_BATCH]
+        header = cur.vint()
+        for j, column in enumerate(batch):
+            if header & (1 << (2 * j + 1)):
+                values.append(None)  # null: absent value (not expected in rows)
+            elif header & (1 << (2 * j)):
+                values.append(_decode(cur, column, b""))
+            else:
+                length = column.fixed_length
+                raw = cur.raw(length) if length is not None else cur.vbytes()
+                values.append(_decode(cur, column, raw))
+    return tuple(values)
+
+
+def _decode(cur: Cursor, column: HeaderColumn, raw: bytes) -> object:
+    try:
+        return decode_value(column.cql_type, raw)
+    except ValueDecodeError as exc:
+        raise cur.corrupt(f"value of column {column.name}: {exc}") from exc
+
+
+def _decode_marker(cur: Cursor, header: _Header, table: TableSchema) -> RangeTombstoneMarker:
+    kind_value = cur.u8()
+    try:
+        kind = BoundKind(kind_value)
+    except ValueError as exc:
+        raise cur.corrupt(f"range tombstone bound kind {kind_value}") from exc
+    if kind in (BoundKind.STATIC_CLUSTERING, BoundKind.CLUSTERING):
+        raise cur.corrupt(f"range tombstone marker of kind {kind.name}")
+    size = cur.u16()
+    if size > len(table.clustering):
+        raise cur.corrupt(f"bound of {size} values for {len(table.clustering)} columns")
+    clustering = _read_clustering(cur, table.clustering[:size]) if size else ()
+    first = _required_deletion(cur, header)
+    if kind.is_boundary:
+        # A boundary writes the closing deletion first, then the opening one.
+        return RangeTombstoneMarker(kind, clustering, (first, _required_deletion(cur, header)))
+    return RangeTombstoneMarker(kind, clustering, (first,))
+
+
+def _required_deletion(cur: Cursor, header: _Header) -> DeletionTime:
+    at = cur.offset()
+    deletion = header.deletion(cur)
+    if deletion is None:
+        raise CorruptSegmentError(cur.segment_id, at, "range tombstone without a deletion")
+    return deletion
+
+
+def _decode_row(
+    cur: Cursor,
+    header: _Header,
+    table: TableSchema,
+    flags: int,
+    *,
+    columns: list[HeaderColumn],
+    clustering: tuple[object, ...] | None,
+) -> Row:
+    """Decode a row's body; `clustering` None means the static row."""
+    liveness = None
+    row_ts = row_ttl = row_ldt = None
+    if flags & RowFlag.HAS_TIMESTAMP:
+        row_ts = header.timestamp(cur)
+        if flags & RowFlag.HAS_TTL:
+            row_ttl = header.ttl(cur)  # row liveness: TTL first, then ldt
+            row_ldt = header.ldt(cur)
+        liveness = Liveness(row_ts, row_ttl, row_ldt)
+    deletion = header.deletion(cur) if flags & RowFlag.HAS_DELETION else None
+    present = columns if flags & RowFlag.HAS_ALL_COLUMNS else _read_subset(cur, columns)
+    cells: list[Cell] = []
+    complex_deletions: list[ComplexDeletion] = []
+    row_info = (row_ts, row_ttl, row_ldt)
+    for column in present:
+        if not column.is_multi_cell:
+            cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=False))
+            continue
+        if flags & RowFlag.HAS_COMPLEX_DELETION:
+            complex_deletion = header.deletion(cur)
+            if complex_deletion is not None:
+                complex_deletions.append(ComplexDeletion(column.name, complex_deletion))
+        count = cur.vint32()
+        if count < 0:
+            raise cur.corrupt(f"cell count {count}")
+        for _ in range(count):
+            cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=True))
+    return Row(
+        clustering=clustering or (),
+        is_static=clustering is None,
+        liveness=liveness,
+        deletion=deletion,
+        cells=tuple(_visible(cells, table)),
+        complex_deletions=tuple(complex_deletions),
+    )
+
+
+def _visible(cells: list[Cell], table: TableSchema) -> list[Cell]:
+    """Drop cells of dropped columns written at or before the drop, as Cassandra does."""
+    if not table.dropped:
+        return cells
+    out = []
+    for cell in cells:
+        dropped = table.dropped.get(cell.column)
+        if dropped is None or cell.timestamp_us > dropped.dropped_time_us:
+            out.append(cell)
+    return out
+
+
+def _read_subset(cur: Cursor, columns: list[HeaderColumn]) -> list[HeaderColumn]:
+    """Columns.Serializer.deserializeSubset: which header columns this row has."""
+    total = len(columns)
+    encoded = cur.vint()
+    if encoded == 0:
+        return columns
+    if total < 64:
+        # A bitmap of the *missing* columns.
+        return [c for i, c in enumerate(columns) if not encoded & (1 << i)]
+    missing = to_i64(encoded)
+    if not 0 < missing <= total:
+        raise cur.corrupt(f"{missing} missing columns of {total}")
+    present_count = total - missing
+    if present_count < total // 2:
+        indexes = [cur.vint32() for _ in range(present_count)]
+        chosen = set(indexes)
+    else:
+        absent = {cur.vint32() for _ in range(missing)}
+        chosen = set(range(total)) - absent
+    if any(not 0 <= i < total for i in chosen):
+        raise cur.corrupt("column subset index out of range")
+    return [c for i, c in enumerate(columns) if i in chosen]
+
+
+def _decode_cell(
+    cur: Cursor,
+    header: _Header,
+    column: HeaderColumn,
+    *,
+    row_info: tuple[int | None, int | None, int | None],
+    complex_column: bool,
+) -> Cell:
+    flags = cur.u8()
+    row_ts, row_ttl, row_ldt = row_info
+    if flags & CellFlag.USE_ROW_TIMESTAMP:
+        if row_ts is None:
+            raise cur.corrupt("cell uses the row timestamp of a row without one")
+        timestamp = row_ts
+    else:
+        timestamp = header.timestamp(cur)
+    deleted = bool(flags & CellFlag.IS_DELETED)
+    expiring = bool(flags & CellFlag.IS_EXPIRING)
+    ldt = ttl = None
+    if flags & CellFlag.USE_ROW_TTL:
+        ttl, ldt = row_ttl, row_ldt
+    elif deleted or expiring:
+        ldt = header.ldt(cur)  # cells: ldt first, then TTL
+        if expiring:
+            ttl = header.ttl(cur)
+    raw_path = cur.vbytes() if complex_column else None
+    if flags & CellFlag.HAS_EMPTY_VALUE:
+        raw = b""
+    elif complex_column or column.fixed_length is None:
+        raw = cur.vbytes()
+    else:
+        raw = cur.raw(column.fixed_length)
+    path: object = None
+    value: object = None
+    try:
+        if raw_path is not None:
+            path, value = decode_complex_cell(column.cql_type, raw_path, raw)
+        elif not deleted:
+            value = decode_value(column.cql_type, raw)
+    except ValueDecodeError as exc:
+        raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
+    return Cell(
+        column=column.name,
+        timestamp_us=timestamp,
+        value=None if deleted else value,
+        is_tombstone=deleted,
+        ttl_s=ttl if expiring else None,
+        local_deletion_time_s=ldt,
+        path=path,
+    )

@@ -1,0 +1,235 @@
+"""A snapshot of the schema the decoder needs, built from `system_schema` rows.
+
+The commit log names tables by id and columns by name but carries no types, so decoding
+needs, per table id: keyspace, table, CDC flag, partition key and clustering columns in
+order, every column's CQL type, and the columns dropped since (format reference 11.14).
+
+Pure: plain rows in (whatever read `system_schema`), a frozen snapshot out. It also reads
+and writes the JSON form saved beside fixtures and used by `casscade decode --schema`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from casscade.commitlog.types import CqlType, fixed_length, is_multi_cell, parse_cql_type
+
+SCHEMA_FORMAT_VERSION = 1
+
+
+class ColumnKind(Enum):
+    """`system_schema.columns.kind`."""
+
+    PARTITION_KEY = "partition_key"
+    CLUSTERING = "clustering"
+    REGULAR = "regular"
+    STATIC = "static"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSchema:
+    """One column of a table.
+
+    Attributes:
+        name: the exact, case-sensitive name (as in the commit log's column lists).
+        kind: partition key, clustering, regular or static.
+        position: index within the partition key or clustering, -1 otherwise.
+        type_text: the CQL type as `system_schema` writes it.
+        cql_type: the parsed type.
+        is_multi_cell: non-frozen collection or UDT (one cell per element).
+        fixed_length: bytes of a fixed-length value (no length prefix), None if variable.
+        descending: clustering order DESC (the encoding is the same, the order is not).
+    """
+
+    name: str
+    kind: ColumnKind
+    position: int
+    type_text: str
+    cql_type: CqlType = field(compare=False)
+    is_multi_cell: bool
+    fixed_length: int | None
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedColumn:
+    """A column dropped from a table (`system_schema.dropped_columns`).
+
+    Cells of it written at or before `dropped_time_us` are ignored, as Cassandra does.
+    """
+
+    name: str
+    dropped_time_us: int
+    type_text: str
+    cql_type: CqlType = field(compare=False)
+    is_multi_cell: bool
+    fixed_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    """One table: identity, key layout and columns."""
+
+    id: uuid.UUID
+    keyspace: str
+    name: str
+    is_cdc: bool
+    partition_key: tuple[ColumnSchema, ...]
+    clustering: tuple[ColumnSchema, ...]
+    columns: Mapping[str, ColumnSchema]
+    dropped: Mapping[str, DroppedColumn]
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.keyspace}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSnapshot:
+    """Tables by id, plus which keyspaces hold CDC tables."""
+
+    tables: Mapping[uuid.UUID, TableSchema]
+    cdc_keyspaces: frozenset[str]
+
+    def table(self, table_id: uuid.UUID) -> TableSchema | None:
+        """The table with this id, or None if the snapshot does not know it."""
+        return self.tables.get(table_id)
+
+    def by_name(self, keyspace: str, table: str) -> TableSchema | None:
+        """The table with this name, or None."""
+        for candidate in self.tables.values():
+            if candidate.keyspace == keyspace and candidate.name == table:
+                return candidate
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRows:
+    """`system_schema` rows as plain dicts (column name -> value), as read by the caller.
+
+    tables: keyspace_name, table_name, id, cdc (cdc may be None).
+    columns: keyspace_name, table_name, column_name, kind, position, clustering_order, type.
+    types: keyspace_name, type_name, field_names, field_types.
+    dropped_columns: keyspace_name, table_name, column_name, dropped_time (ms or datetime
+        already converted to µs by the caller as `dropped_time_us`), type.
+    """
+
+    tables: tuple[Mapping[str, Any], ...]
+    columns: tuple[Mapping[str, Any], ...]
+    types: tuple[Mapping[str, Any], ...] = ()
+    dropped_columns: tuple[Mapping[str, Any], ...] = ()
+
+
+def build_snapshot(rows: SchemaRows) -> SchemaSnapshot:
+    """Build a snapshot from `system_schema` rows.
+
+    Raises:
+        ValueDecodeError: a column's type text cannot be parsed.
+    """
+    udts = {
+        (str(r["keyspace_name"]), str(r["type_name"])): (
+            tuple(r["field_names"]),
+            tuple(r["field_types"]),
+        )
+        for r in rows.types
+    }
+    columns_by_table: dict[tuple[str, str], list[ColumnSchema]] = {}
+    for r in rows.columns:
+        keyspace = str(r["keyspace_name"])
+        parsed = parse_cql_type(str(r["type"]), keyspace=keyspace, udts=udts)
+        columns_by_table.setdefault((keyspace, str(r["table_name"])), []).append(
+            ColumnSchema(
+                name=str(r["column_name"]),
+                kind=ColumnKind(str(r["kind"])),
+                position=int(r["position"]),
+                type_text=str(r["type"]),
+                cql_type=parsed,
+                is_multi_cell=is_multi_cell(parsed),
+                fixed_length=fixed_length(parsed),
+                descending=str(r.get("clustering_order", "none")).lower() == "desc",
+            )
+        )
+    dropped_by_table: dict[tuple[str, str], dict[str, DroppedColumn]] = {}
+    for r in rows.dropped_columns:
+        keyspace = str(r["keyspace_name"])
+        parsed = parse_cql_type(str(r["type"]), keyspace=keyspace, udts=udts)
+        dropped_by_table.setdefault((keyspace, str(r["table_name"])), {})[str(r["column_name"])] = (
+            DroppedColumn(
+                name=str(r["column_name"]),
+                dropped_time_us=int(r["dropped_time_us"]),
+                type_text=str(r["type"]),
+                cql_type=parsed,
+                is_multi_cell=is_multi_cell(parsed),
+                fixed_length=fixed_length(parsed),
+            )
+        )
+    tables: dict[uuid.UUID, TableSchema] = {}
+    for r in rows.tables:
+        key = (str(r["keyspace_name"]), str(r["table_name"]))
+        cols = columns_by_table.get(key, [])
+        table_id = r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"]))
+        tables[table_id] = TableSchema(
+            id=table_id,
+            keyspace=key[0],
+            name=key[1],
+            is_cdc=bool(r.get("cdc")),
+            partition_key=_ordered(cols, ColumnKind.PARTITION_KEY),
+            clustering=_ordered(cols, ColumnKind.CLUSTERING),
+            columns={c.name: c for c in cols},
+            dropped=dropped_by_table.get(key, {}),
+        )
+    cdc_keyspaces = frozenset(t.keyspace for t in tables.values() if t.is_cdc)
+    return SchemaSnapshot(tables=tables, cdc_keyspaces=cdc_keyspaces)
+
+
+def _ordered(columns: Iterable[ColumnSchema], kind: ColumnKind) -> tuple[ColumnSchema, ...]:
+    return tuple(sorted((c for c in columns if c.kind is kind), key=lambda c: c.position))
+
+
+def rows_to_json(rows: SchemaRows) -> str:
+    """Serialise schema rows (the saved-schema file format, versioned)."""
+
+    def plain(items: tuple[Mapping[str, Any], ...]) -> list[dict[str, Any]]:
+        return [{k: _jsonable(v) for k, v in sorted(item.items())} for item in items]
+
+    return json.dumps(
+        {
+            "format": SCHEMA_FORMAT_VERSION,
+            "tables": plain(rows.tables),
+            "columns": plain(rows.columns),
+            "types": plain(rows.types),
+            "dropped_columns": plain(rows.dropped_columns),
+        },
+        indent=1,
+        sort_keys=True,
+    )
+
+
+def rows_from_json(text: str) -> SchemaRows:
+    """Read schema rows saved by `rows_to_json`.
+
+    Raises:
+        ValueError: not a saved schema of a known format version.
+    """
+    doc = json.loads(text)
+    if not isinstance(doc, dict) or doc.get("format") != SCHEMA_FORMAT_VERSION:
+        raise ValueError(f"not a casscade schema file of format {SCHEMA_FORMAT_VERSION}")
+    return SchemaRows(
+        tables=tuple(doc["tables"]),
+        columns=tuple(doc["columns"]),
+        types=tuple(doc.get("types", ())),
+        dropped_columns=tuple(doc.get("dropped_columns", ())),
+    )
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
