@@ -46,3 +46,20 @@ class StackError(CasscadeError):
     def __str__(self) -> str:
         text = f"{self.service}: {self.problem}"
         return f"{text} ({self.hint})" if self.hint else text
+
+
+class SourceUnavailableError(CasscadeError):
+    """The source Cassandra node cannot be reached.
+
+    Attributes:
+        address: host:port that was tried.
+        problem: what the driver said.
+    """
+
+    def __init__(self, address: str, problem: str) -> None:
+        self.address = address
+        self.problem = problem
+        super().__init__(address, problem)
+
+    def __str__(self) -> str:
+        return f"cassandra at {self.address} is unreachable: {self.problem}"

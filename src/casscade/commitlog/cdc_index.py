@@ -28,7 +28,8 @@ def parse_cdc_index(text: str) -> CdcIndex | None:
     """Parse an index file's text; None when it is empty or half-written."""
     lines = text.split("\n")
     first = lines[0].strip()
-    if not first.isdigit():
+    # isascii: str.isdigit() also accepts digits such as '¹' that int() refuses.
+    if not (first.isascii() and first.isdigit()):
         return None
     rest = [line.strip() for line in lines[1:] if line.strip()]
     if rest and rest != ["COMPLETED"]:

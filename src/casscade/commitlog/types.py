@@ -39,6 +39,7 @@ __all__ = [
     "ValueDecodeError",
     "VectorType",
     "fixed_length",
+    "format_cql_type",
     "is_multi_cell",
     "parse_cql_type",
 ]
@@ -413,3 +414,33 @@ def _custom_fixed_length(class_name: str) -> int | None:
     if name.startswith("ReversedType(") and name.endswith(")"):
         return _custom_fixed_length(name[len("ReversedType(") : -1])
     return _CUSTOM_FIXED.get(name)
+
+
+def _quote_name(name: str) -> str:
+    if re.fullmatch(r"[a-z][a-z0-9_]*", name) and name not in _NATIVE_BY_NAME:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def format_cql_type(t: CqlType) -> str:
+    """Render a type as CQL text in the schema's style, for messages and logs.
+
+    `parse_cql_type` reads the result back to an equal type (given the same UDT definitions).
+    """
+    if isinstance(t, NativeType):
+        return t.name.value
+    if isinstance(t, CustomType):
+        return "'" + t.class_name.replace("'", "''") + "'"
+    if isinstance(t, VectorType):
+        return f"vector<{format_cql_type(t.element)}, {t.dimension}>"
+    if isinstance(t, TupleType):
+        return f"frozen<tuple<{', '.join(format_cql_type(e) for e in t.elements)}>>"
+    text: str
+    if isinstance(t, UdtType):
+        text = _quote_name(t.name)
+    elif isinstance(t, MapType):
+        text = f"map<{format_cql_type(t.key)}, {format_cql_type(t.value)}>"
+    else:
+        kind = "list" if isinstance(t, ListType) else "set"
+        text = f"{kind}<{format_cql_type(t.element)}>"
+    return f"frozen<{text}>" if t.frozen else text

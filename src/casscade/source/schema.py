@@ -6,7 +6,6 @@ snapshot itself is built by casscade.commitlog.schema.build_snapshot.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
@@ -20,7 +19,10 @@ _QUERIES = {
     ),
     "types": "SELECT keyspace_name, type_name, field_names, field_types FROM system_schema.types",
     "dropped_columns": (
-        "SELECT keyspace_name, table_name, column_name, dropped_time, kind, type "
+        # toUnixTimestamp: system tables hold dropped times the driver cannot turn into a
+        # datetime ("date value out of range"); milliseconds as bigint always decode.
+        "SELECT keyspace_name, table_name, column_name, kind, type, "
+        "toUnixTimestamp(dropped_time) AS dropped_time_ms "
         "FROM system_schema.dropped_columns"
     ),
 }
@@ -43,7 +45,7 @@ def read_schema_rows(session: _Session) -> SchemaRows:
         result = session.execute(cql)
         fetched[name] = tuple(_as_dict(row, result.column_names) for row in result)
     dropped = tuple(
-        {**row, "dropped_time_us": _to_us(row.pop("dropped_time"))}
+        {**row, "dropped_time_us": int(row.pop("dropped_time_ms")) * 1000}
         for row in (dict(r) for r in fetched["dropped_columns"])
     )
     return SchemaRows(
@@ -60,14 +62,3 @@ def _as_dict(row: object, names: list[str]) -> dict[str, Any]:
     if not isinstance(row, tuple):
         raise TypeError(f"unexpected row type {type(row).__name__}")
     return dict(zip(names, row, strict=True))
-
-
-def _to_us(value: object) -> int:
-    # The driver returns `timestamp` columns as naive UTC datetimes.
-    if isinstance(value, datetime.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-        delta = aware - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if not isinstance(value, int):
-        raise TypeError(f"unexpected dropped_time {value!r}")
-    return value * 1000
