@@ -79,8 +79,9 @@ class _Workload:
             "h": (address, address),
         }
 
-    def cell(self, pk: int, ck: int, column: str, value: object, ts: int, ttl: int | None,
-             *, tombstone: bool = False, path: object = None) -> None:  # fmt: skip
+    def cell(self, where: tuple[int, int], column: str, value: object, *, ts: int,
+             ttl: int | None, tombstone: bool = False, path: object = None) -> None:  # fmt: skip
+        pk, ck = where
         self.facts.append(
             {"fact": "cell", "table": self.table, "key": [pk], "clustering": [ck],
              "column": column, "path": path, "value": value, "timestamp": ts, "ttl": ttl,
@@ -100,7 +101,7 @@ class _Workload:
         self.facts.append({"fact": "liveness", "table": self.table, "key": [pk],
                            "clustering": [ck], "timestamp": ts, "ttl": ttl})  # fmt: skip
         for column, (_, expected) in cols.items():
-            self.cell(pk, ck, column, expected, ts, ttl)
+            self.cell((pk, ck), column, expected, ts=ts, ttl=ttl)
 
     def update(self, pk: int, ck: int) -> None:
         ts, cols = self.next_ts(), self.values()
@@ -113,7 +114,7 @@ class _Workload:
             (*(cols[c][0] for c in chosen), pk, ck),
         )
         for column in chosen:
-            self.cell(pk, ck, column, cols[column][1], ts, ttl)
+            self.cell((pk, ck), column, cols[column][1], ts=ts, ttl=ttl)
 
     def delete_cell(self, pk: int, ck: int) -> None:
         ts, column = self.next_ts(), self.rng.choice("abcdefgh")
@@ -121,7 +122,7 @@ class _Workload:
             f"DELETE {column} FROM {self.table} USING TIMESTAMP {ts} WHERE pk = %s AND ck = %s",
             (pk, ck),
         )
-        self.cell(pk, ck, column, None, ts, None, tombstone=True)
+        self.cell((pk, ck), column, None, ts=ts, ttl=None, tombstone=True)
 
     def collections(self, pk: int, ck: int) -> None:
         ts = self.next_ts()
@@ -131,8 +132,8 @@ class _Workload:
             "WHERE pk = %s AND ck = %s",
             ({key: number}, {number}, pk, ck),
         )
-        self.cell(pk, ck, "m", number, ts, None, path=key)
-        self.cell(pk, ck, "s", None, ts, None, path=number)
+        self.cell((pk, ck), "m", number, ts=ts, ttl=None, path=key)
+        self.cell((pk, ck), "s", None, ts=ts, ttl=None, path=number)
 
     def delete_row(self, pk: int, ck: int) -> None:
         ts = self.next_ts()
