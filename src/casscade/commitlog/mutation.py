@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from casscade.commitlog.codecs import decode_complex_cell, decode_partition_key, decode_value
 from casscade.commitlog.errors import CorruptSegmentError
 from casscade.commitlog.position import Position
 from casscade.commitlog.reader import Cursor, to_i64
@@ -89,6 +88,27 @@ class BoundKind(IntEnum):
             BoundKind.EXCL_END_INCL_START_BOUNDARY,
             BoundKind.INCL_END_EXCL_START_BOUNDARY,
         )
+
+
+# Plain ints for the hot path: IntFlag's `&` builds enum members and costs ~1 µs each.
+_P_IS_EMPTY = int(PartitionFlag.IS_EMPTY)
+_P_HAS_PARTITION_DELETION = int(PartitionFlag.HAS_PARTITION_DELETION)
+_P_HAS_STATIC_ROW = int(PartitionFlag.HAS_STATIC_ROW)
+_P_HAS_ROW_ESTIMATE = int(PartitionFlag.HAS_ROW_ESTIMATE)
+_R_END_OF_PARTITION = int(RowFlag.END_OF_PARTITION)
+_R_IS_MARKER = int(RowFlag.IS_MARKER)
+_R_HAS_TIMESTAMP = int(RowFlag.HAS_TIMESTAMP)
+_R_HAS_TTL = int(RowFlag.HAS_TTL)
+_R_HAS_DELETION = int(RowFlag.HAS_DELETION)
+_R_HAS_ALL_COLUMNS = int(RowFlag.HAS_ALL_COLUMNS)
+_R_HAS_COMPLEX_DELETION = int(RowFlag.HAS_COMPLEX_DELETION)
+_R_EXTENSION_FLAG = int(RowFlag.EXTENSION_FLAG)
+_E_IS_STATIC = int(ExtendedRowFlag.IS_STATIC)
+_C_IS_DELETED = int(CellFlag.IS_DELETED)
+_C_IS_EXPIRING = int(CellFlag.IS_EXPIRING)
+_C_HAS_EMPTY_VALUE = int(CellFlag.HAS_EMPTY_VALUE)
+_C_USE_ROW_TIMESTAMP = int(CellFlag.USE_ROW_TIMESTAMP)
+_C_USE_ROW_TTL = int(CellFlag.USE_ROW_TTL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,34 +322,34 @@ def decode_mutation(
 def _decode_partition_update(cur: Cursor, table: TableSchema) -> PartitionUpdate:
     key_bytes = cur.vbytes()
     try:
-        key = decode_partition_key(tuple(c.cql_type for c in table.partition_key), key_bytes)
+        key = table.decode_key(key_bytes)
     except ValueDecodeError as exc:
         raise cur.corrupt(f"partition key of {table.qualified_name}: {exc}") from exc
     flags = cur.u8()
-    if flags & PartitionFlag.IS_EMPTY:
+    if flags & _P_IS_EMPTY:
         return PartitionUpdate(table.id, table.keyspace, table.name, key, None, None, ())
-    header = _read_header(cur, table, has_statics=bool(flags & PartitionFlag.HAS_STATIC_ROW))
-    deletion = header.deletion(cur) if flags & PartitionFlag.HAS_PARTITION_DELETION else None
+    header = _read_header(cur, table, has_statics=bool(flags & _P_HAS_STATIC_ROW))
+    deletion = header.deletion(cur) if flags & _P_HAS_PARTITION_DELETION else None
     static_row = None
-    if flags & PartitionFlag.HAS_STATIC_ROW:
+    if flags & _P_HAS_STATIC_ROW:
         row_flags = cur.u8()
-        extended = cur.u8() if row_flags & RowFlag.EXTENSION_FLAG else 0
-        if not extended & ExtendedRowFlag.IS_STATIC:
+        extended = cur.u8() if row_flags & _R_EXTENSION_FLAG else 0
+        if not extended & _E_IS_STATIC:
             raise cur.corrupt("static row without the IS_STATIC flag")
         static_row = _decode_row(
             cur, header, table, row_flags, columns=header.statics, clustering=None
         )
-    if flags & PartitionFlag.HAS_ROW_ESTIMATE:
+    if flags & _P_HAS_ROW_ESTIMATE:
         cur.vint32()  # informational only
     unfiltereds: list[Unfiltered] = []
     while True:
         row_flags = cur.u8()
-        if row_flags & RowFlag.END_OF_PARTITION:
+        if row_flags & _R_END_OF_PARTITION:
             break
-        extended = cur.u8() if row_flags & RowFlag.EXTENSION_FLAG else 0
-        if extended & ExtendedRowFlag.IS_STATIC:
+        extended = cur.u8() if row_flags & _R_EXTENSION_FLAG else 0
+        if extended & _E_IS_STATIC:
             raise cur.corrupt("static row among the unfiltereds")
-        if row_flags & RowFlag.IS_MARKER:
+        if row_flags & _R_IS_MARKER:
             unfiltereds.append(_decode_marker(cur, header, table))
         else:
             clustering = _read_clustering(cur, table.clustering)
@@ -356,16 +376,13 @@ def _read_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
     count = cur.vint32()
     if count < 0:
         raise cur.corrupt(f"column count {count}")
+    by_name = table.header_columns
     out: list[HeaderColumn] = []
     for _ in range(count):
         raw_name = cur.vbytes()
-        try:
-            name = raw_name.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise cur.corrupt("column name is not UTF-8") from exc
-        column: HeaderColumn | None = table.columns.get(name) or table.dropped.get(name)
+        column = by_name.get(raw_name)
         if column is None:
-            raise _UnknownColumnError(table.id, name)
+            raise _UnknownColumnError(table.id, raw_name.decode("utf-8", errors="replace"))
         out.append(column)
     return out
 
@@ -389,7 +406,7 @@ def _read_clustering(cur: Cursor, columns: tuple[ColumnSchema, ...]) -> tuple[ob
 
 def _decode(cur: Cursor, column: HeaderColumn, raw: bytes) -> object:
     try:
-        return decode_value(column.cql_type, raw)
+        return column.decode(raw)
     except ValueDecodeError as exc:
         raise cur.corrupt(f"value of column {column.name}: {exc}") from exc
 
@@ -433,14 +450,14 @@ def _decode_row(
     """Decode a row's body; `clustering` None means the static row."""
     liveness = None
     row_ts = row_ttl = row_ldt = None
-    if flags & RowFlag.HAS_TIMESTAMP:
+    if flags & _R_HAS_TIMESTAMP:
         row_ts = header.timestamp(cur)
-        if flags & RowFlag.HAS_TTL:
+        if flags & _R_HAS_TTL:
             row_ttl = header.ttl(cur)  # row liveness: TTL first, then ldt
             row_ldt = header.ldt(cur)
         liveness = Liveness(row_ts, row_ttl, row_ldt)
-    deletion = header.deletion(cur) if flags & RowFlag.HAS_DELETION else None
-    present = columns if flags & RowFlag.HAS_ALL_COLUMNS else _read_subset(cur, columns)
+    deletion = header.deletion(cur) if flags & _R_HAS_DELETION else None
+    present = columns if flags & _R_HAS_ALL_COLUMNS else _read_subset(cur, columns)
     cells: list[Cell] = []
     complex_deletions: list[ComplexDeletion] = []
     row_info = (row_ts, row_ttl, row_ldt)
@@ -448,7 +465,7 @@ def _decode_row(
         if not column.is_multi_cell:
             cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=False))
             continue
-        if flags & RowFlag.HAS_COMPLEX_DELETION:
+        if flags & _R_HAS_COMPLEX_DELETION:
             complex_deletion = header.deletion(cur)
             if complex_deletion is not None:
                 complex_deletions.append(ComplexDeletion(column.name, complex_deletion))
@@ -513,23 +530,23 @@ def _decode_cell(
 ) -> Cell:
     flags = cur.u8()
     row_ts, row_ttl, row_ldt = row_info
-    if flags & CellFlag.USE_ROW_TIMESTAMP:
+    if flags & _C_USE_ROW_TIMESTAMP:
         if row_ts is None:
             raise cur.corrupt("cell uses the row timestamp of a row without one")
         timestamp = row_ts
     else:
         timestamp = header.timestamp(cur)
-    deleted = bool(flags & CellFlag.IS_DELETED)
-    expiring = bool(flags & CellFlag.IS_EXPIRING)
+    deleted = bool(flags & _C_IS_DELETED)
+    expiring = bool(flags & _C_IS_EXPIRING)
     ldt = ttl = None
-    if flags & CellFlag.USE_ROW_TTL:
+    if flags & _C_USE_ROW_TTL:
         ttl, ldt = row_ttl, row_ldt
     elif deleted or expiring:
         ldt = header.ldt(cur)  # cells: ldt first, then TTL
         if expiring:
             ttl = header.ttl(cur)
     raw_path = cur.vbytes() if complex_column else None
-    if flags & CellFlag.HAS_EMPTY_VALUE:
+    if flags & _C_HAS_EMPTY_VALUE:
         raw = b""
     elif complex_column or column.fixed_length is None:
         raw = cur.vbytes()
@@ -538,10 +555,10 @@ def _decode_cell(
     path: object = None
     value: object = None
     try:
-        if raw_path is not None:
-            path, value = decode_complex_cell(column.cql_type, raw_path, raw)
+        if raw_path is not None and column.decode_cell is not None:
+            path, value = column.decode_cell(raw_path, raw)
         elif not deleted:
-            value = decode_value(column.cql_type, raw)
+            value = column.decode(raw)
     except ValueDecodeError as exc:
         raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
     return Cell(

@@ -125,6 +125,10 @@ class Cursor:
 
     def vint32(self) -> int:
         """A vint Cassandra reads as a 32-bit int (counts, lengths, TTL and ldt deltas)."""
+        pos = self.pos
+        if pos < len(self.buf) and self.buf[pos] < 0x80:  # the common one-byte case
+            self.pos = pos + 1
+            return self.buf[pos]
         value = to_i64(self.vint())
         if not _I32_MIN <= value <= _I32_MAX:
             raise self.corrupt(f"vint {value} does not fit 32 bits")
@@ -132,6 +136,12 @@ class Cursor:
 
     def vbytes(self) -> bytes:
         """A vint length followed by that many bytes."""
+        buf, pos = self.buf, self.pos
+        if pos < len(buf) and buf[pos] < 0x80:  # short values: one length byte
+            end = pos + 1 + buf[pos]
+            if end <= len(buf):
+                self.pos = end
+                return bytes(buf[pos + 1 : end])
         length = self.vint32()
         if length < 0:
             raise self.corrupt(f"negative length {length}")

@@ -17,7 +17,23 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from casscade.commitlog.types import CqlType, fixed_length, is_multi_cell, parse_cql_type
+from casscade.commitlog.codecs import (
+    Buffer,
+    ComplexCellDecoder,
+    Decoder,
+    PartitionKeyDecoder,
+    complex_cell_decoder_for,
+    decoder_for,
+    partition_key_decoder_for,
+)
+from casscade.commitlog.types import (
+    CqlType,
+    UdtDefinitions,
+    ValueDecodeError,
+    fixed_length,
+    is_multi_cell,
+    parse_cql_type,
+)
 
 SCHEMA_FORMAT_VERSION = 1
 
@@ -43,6 +59,8 @@ class ColumnSchema:
         cql_type: the parsed type.
         is_multi_cell: non-frozen collection or UDT (one cell per element).
         fixed_length: bytes of a fixed-length value (no length prefix), None if variable.
+        decode: its value decoder, built once (the decoder's hot path).
+        decode_cell: the (path, value) decoder of a multi-cell column, else None.
         descending: clustering order DESC (the encoding is the same, the order is not).
     """
 
@@ -53,6 +71,8 @@ class ColumnSchema:
     cql_type: CqlType = field(compare=False)
     is_multi_cell: bool
     fixed_length: int | None
+    decode: Decoder = field(compare=False, repr=False)
+    decode_cell: ComplexCellDecoder | None = field(compare=False, repr=False)
     descending: bool = False
 
 
@@ -69,6 +89,8 @@ class DroppedColumn:
     cql_type: CqlType = field(compare=False)
     is_multi_cell: bool
     fixed_length: int | None
+    decode: Decoder = field(compare=False, repr=False)
+    decode_cell: ComplexCellDecoder | None = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +105,12 @@ class TableSchema:
     clustering: tuple[ColumnSchema, ...]
     columns: Mapping[str, ColumnSchema]
     dropped: Mapping[str, DroppedColumn]
+    decode_key: PartitionKeyDecoder = field(compare=False, repr=False)
+    # Every column (current or dropped) by the UTF-8 bytes of its name: serialization headers
+    # name columns explicitly, so this lookup runs for each column of each mutation.
+    header_columns: Mapping[bytes, ColumnSchema | DroppedColumn] = field(
+        compare=False, repr=False, default_factory=dict
+    )
 
     @property
     def qualified_name(self) -> str:
@@ -131,18 +159,46 @@ def build_snapshot(rows: SchemaRows) -> SchemaSnapshot:
     Raises:
         ValueDecodeError: a column's type text cannot be parsed.
     """
-    udts = {
+    udts: UdtDefinitions = {
         (str(r["keyspace_name"]), str(r["type_name"])): (
             tuple(r["field_names"]),
             tuple(r["field_types"]),
         )
         for r in rows.types
     }
-    columns_by_table: dict[tuple[str, str], list[ColumnSchema]] = {}
+    columns = _columns(rows, udts)
+    dropped = _dropped_columns(rows, udts)
+    tables: dict[uuid.UUID, TableSchema] = {}
+    for r in rows.tables:
+        key = (str(r["keyspace_name"]), str(r["table_name"]))
+        cols = columns.get(key, [])
+        table_id = r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"]))
+        partition_key = _ordered(cols, ColumnKind.PARTITION_KEY)
+        tables[table_id] = TableSchema(
+            id=table_id,
+            keyspace=key[0],
+            name=key[1],
+            is_cdc=bool(r.get("cdc")),
+            partition_key=partition_key,
+            clustering=_ordered(cols, ColumnKind.CLUSTERING),
+            columns={c.name: c for c in cols},
+            dropped=dropped.get(key, {}),
+            decode_key=_key_decoder(tuple(c.cql_type for c in partition_key)),
+            header_columns={
+                **{n.encode(): c for n, c in dropped.get(key, {}).items()},
+                **{c.name.encode(): c for c in cols},
+            },
+        )
+    cdc_keyspaces = frozenset(t.keyspace for t in tables.values() if t.is_cdc)
+    return SchemaSnapshot(tables=tables, cdc_keyspaces=cdc_keyspaces)
+
+
+def _columns(rows: SchemaRows, udts: UdtDefinitions) -> dict[tuple[str, str], list[ColumnSchema]]:
+    out: dict[tuple[str, str], list[ColumnSchema]] = {}
     for r in rows.columns:
         keyspace = str(r["keyspace_name"])
         parsed = parse_cql_type(str(r["type"]), keyspace=keyspace, udts=udts)
-        columns_by_table.setdefault((keyspace, str(r["table_name"])), []).append(
+        out.setdefault((keyspace, str(r["table_name"])), []).append(
             ColumnSchema(
                 name=str(r["column_name"]),
                 kind=ColumnKind(str(r["kind"])),
@@ -152,39 +208,45 @@ def build_snapshot(rows: SchemaRows) -> SchemaSnapshot:
                 is_multi_cell=is_multi_cell(parsed),
                 fixed_length=fixed_length(parsed),
                 descending=str(r.get("clustering_order", "none")).lower() == "desc",
+                decode=decoder_for(parsed),
+                decode_cell=_cell_decoder(parsed),
             )
         )
-    dropped_by_table: dict[tuple[str, str], dict[str, DroppedColumn]] = {}
+    return out
+
+
+def _dropped_columns(
+    rows: SchemaRows, udts: UdtDefinitions
+) -> dict[tuple[str, str], dict[str, DroppedColumn]]:
+    out: dict[tuple[str, str], dict[str, DroppedColumn]] = {}
     for r in rows.dropped_columns:
         keyspace = str(r["keyspace_name"])
         parsed = parse_cql_type(str(r["type"]), keyspace=keyspace, udts=udts)
-        dropped_by_table.setdefault((keyspace, str(r["table_name"])), {})[str(r["column_name"])] = (
-            DroppedColumn(
-                name=str(r["column_name"]),
-                dropped_time_us=int(r["dropped_time_us"]),
-                type_text=str(r["type"]),
-                cql_type=parsed,
-                is_multi_cell=is_multi_cell(parsed),
-                fixed_length=fixed_length(parsed),
-            )
+        out.setdefault((keyspace, str(r["table_name"])), {})[str(r["column_name"])] = DroppedColumn(
+            name=str(r["column_name"]),
+            dropped_time_us=int(r["dropped_time_us"]),
+            type_text=str(r["type"]),
+            cql_type=parsed,
+            is_multi_cell=is_multi_cell(parsed),
+            fixed_length=fixed_length(parsed),
+            decode=decoder_for(parsed),
+            decode_cell=_cell_decoder(parsed),
         )
-    tables: dict[uuid.UUID, TableSchema] = {}
-    for r in rows.tables:
-        key = (str(r["keyspace_name"]), str(r["table_name"]))
-        cols = columns_by_table.get(key, [])
-        table_id = r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"]))
-        tables[table_id] = TableSchema(
-            id=table_id,
-            keyspace=key[0],
-            name=key[1],
-            is_cdc=bool(r.get("cdc")),
-            partition_key=_ordered(cols, ColumnKind.PARTITION_KEY),
-            clustering=_ordered(cols, ColumnKind.CLUSTERING),
-            columns={c.name: c for c in cols},
-            dropped=dropped_by_table.get(key, {}),
-        )
-    cdc_keyspaces = frozenset(t.keyspace for t in tables.values() if t.is_cdc)
-    return SchemaSnapshot(tables=tables, cdc_keyspaces=cdc_keyspaces)
+    return out
+
+
+def _cell_decoder(cql_type: CqlType) -> ComplexCellDecoder | None:
+    return complex_cell_decoder_for(cql_type) if is_multi_cell(cql_type) else None
+
+
+def _key_decoder(types: tuple[CqlType, ...]) -> PartitionKeyDecoder:
+    if not types:
+        # A table listed without its key columns (a partial schema): fail when used.
+        def missing(_raw: Buffer) -> tuple[object, ...]:
+            raise ValueDecodeError("the schema has no partition key columns for this table")
+
+        return missing
+    return partition_key_decoder_for(types)
 
 
 def _ordered(columns: Iterable[ColumnSchema], kind: ColumnKind) -> tuple[ColumnSchema, ...]:
