@@ -1,0 +1,137 @@
+"""Following a node's cdc_raw as Cassandra writes it: new segments, growing indexes, the end.
+
+Each poll re-reads the `_cdc.idx` of the segments not finished yet and decodes only the
+sections that became durable since the last poll (it resumes at the file offset where the
+previous walk stopped). A segment is finished when its idx says COMPLETED, or when its `.log`
+has one hard link left (Cassandra dropped its own copy: the crash case where the idx never
+gets COMPLETED, format reference 10.2 and 10.3). Segments are handed out strictly in id order.
+
+Deleting finished segments is not done here: that waits until every destination has
+committed past them (the engine's job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from casscade.commitlog.descriptor import SegmentDescriptor, decode_descriptor
+from casscade.commitlog.mutation import MutationRecord, decode_mutation
+from casscade.commitlog.position import Position
+from casscade.commitlog.schema import SchemaSnapshot
+from casscade.commitlog.sections import (
+    CorruptSection,
+    LogEntry,
+    SegmentEnd,
+    StopReason,
+    iter_entries,
+)
+from casscade.source.cdc_raw import CdcSegment, scan_cdc_raw
+from casscade.source.segments import DECOMPRESSORS
+
+# Bytes of a descriptor header at most (18 fixed + a 65535-byte parameters JSON).
+_MAX_HEADER_BYTES = 18 + 65535
+
+
+@dataclass(slots=True)
+class _Progress:
+    """How far one segment has been read."""
+
+    descriptor: SegmentDescriptor | None = None
+    resume_file_offset: int | None = None
+    last_position: int = 0
+    finished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentFinished:
+    """Every entry of a segment has been handed out; it may be deleted once applied.
+
+    Attributes:
+        segment_id: the segment.
+        path: its `.log` in cdc_raw.
+        by_link_count: finished because Cassandra dropped its copy without COMPLETED.
+    """
+
+    segment_id: int
+    path: Path
+    by_link_count: bool
+
+
+TailRecord = MutationRecord | CorruptSection | SegmentFinished
+
+
+@dataclass(slots=True)
+class CdcTailer:
+    """Polls one cdc_raw directory.
+
+    Attributes:
+        cdc_raw: the directory.
+        schema: the schema snapshot used to decode (replace it after a refresh).
+        start: skip entries at or before this position (a destination's checkpoint).
+    """
+
+    cdc_raw: Path
+    schema: SchemaSnapshot
+    start: Position | None = None
+    _progress: dict[int, _Progress] = field(default_factory=dict)
+
+    def poll(self) -> Iterator[TailRecord]:
+        """Yield what became durable since the last poll, oldest segment first."""
+        for segment in scan_cdc_raw(self.cdc_raw):
+            if segment.index is None:
+                # No CDC data synced into it. If a later segment has an index, this one is
+                # no longer written and never will hold CDC data; otherwise it is the
+                # active (or spare) segment and nothing after it has data either.
+                continue
+            if self.start is not None and segment.segment_id < self.start.segment_id:
+                continue
+            progress = self._progress.setdefault(segment.segment_id, _Progress())
+            if progress.finished:
+                continue
+            yield from self._read(segment, progress)
+            if not progress.finished:
+                break  # a live segment: nothing after it can be complete yet
+
+    def _read(self, segment: CdcSegment, progress: _Progress) -> Iterator[TailRecord]:
+        index = segment.index
+        if index is None:
+            return
+        dropped = segment.link_count == 1 and not index.completed
+        done = index.completed or dropped
+        data = segment.path.read_bytes()
+        if progress.descriptor is None:
+            progress.descriptor = decode_descriptor(
+                data[:_MAX_HEADER_BYTES], segment_id=segment.segment_id
+            )
+        codec = DECOMPRESSORS.get(progress.descriptor.compression_class or "")
+        for record in iter_entries(
+            data,
+            progress.descriptor,
+            completed=done,
+            start=progress.resume_file_offset,
+            limit=None if done else index.durable_offset,
+            decompress=codec,
+        ):
+            if isinstance(record, SegmentEnd):
+                progress.resume_file_offset = record.file_offset
+                finished = done and record.reason is StopReason.END_OF_DATA
+                if finished:
+                    progress.finished = True
+                    yield SegmentFinished(segment.segment_id, segment.path, dropped)
+            elif isinstance(record, CorruptSection):
+                yield record
+            else:
+                yield from self._decode(record, progress)
+
+    def _decode(self, entry: LogEntry, progress: _Progress) -> Iterator[MutationRecord]:
+        position = Position(entry.segment_id, entry.end)
+        if entry.end <= progress.last_position:
+            return  # already handed out (a section re-read after resuming)
+        progress.last_position = entry.end
+        if self.start is not None and position <= self.start:
+            return
+        yield decode_mutation(
+            entry.payload, self.schema, position=position, payload_offset=entry.position + 8
+        )
