@@ -32,6 +32,7 @@ from typing import Any
 from casscade.commitlog.mutation import Mutation, Row
 from casscade.commitlog.schema import build_snapshot, rows_from_json, rows_to_json
 from casscade.commitlog.sections import SegmentEnd
+from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.schema import read_schema_rows
 from casscade.source.segments import read_segment, sources_in
 from casscade.stack.cassandra import CassandraNode
@@ -66,7 +67,7 @@ def _node() -> CassandraNode:
 
 
 def record(target_mb: int) -> None:
-    """Write the workload until cdc_raw holds `target_mb` of segments."""
+    """Write the workload until cdc_raw holds `target_mb` MB of durable segment data."""
     from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
 
     node = _node()
@@ -107,14 +108,17 @@ def record(target_mb: int) -> None:
                      [rng.randrange(10**9)], rng.randrange(10_000))
                     for _ in range(1000)
                 ]  # fmt: skip
-                for statement, rows in ((wide, wide_rows), (series, series_rows), (tags, tag_rows)):
+                batches: tuple[tuple[Any, list[Any]], ...] = (
+                    (wide, wide_rows), (series, series_rows), (tags, tag_rows),
+                )  # fmt: skip
+                for statement, rows in batches:
                     execute_concurrent_with_args(session, statement, rows, concurrency=64)
                 written += 5000
                 rate = written / (time.monotonic() - began)
                 print(f"  recorded {written} writes ({rate:.0f}/s), cdc_raw "
                       f"{_cdc_bytes(node) / 1e6:.0f} MB", flush=True)  # fmt: skip
-            rows = read_schema_rows(session)
-        (DATA / "schema.json").write_text(rows_to_json(rows), encoding="utf-8")
+            schema_rows = read_schema_rows(session)
+        (DATA / "schema.json").write_text(rows_to_json(schema_rows), encoding="utf-8")
     finally:
         node.down()
 
@@ -130,7 +134,8 @@ def _wide_row(rng: random.Random, base: datetime.datetime) -> tuple[Any, ...]:
 
 
 def _cdc_bytes(node: CassandraNode) -> int:
-    return sum(p.stat().st_size for p in node.layout.cdc_raw_dir.glob("*.log"))
+    """Durable CDC data in cdc_raw (the idx offsets; the files themselves are preallocated)."""
+    return sum(s.index.durable_offset for s in scan_cdc_raw(node.layout.cdc_raw_dir) if s.index)
 
 
 def decode() -> dict[str, Any]:
