@@ -6,20 +6,54 @@ Mirrors `Mutation.serializer`, `PartitionUpdate.PartitionUpdateSerializer`,
 same, format reference section 11). Timestamps, TTLs and deletion times are delta-encoded
 against per-partition-update minima; see `_Header`.
 
-Pure: bytes plus a SchemaSnapshot in, records out.
+Pure: bytes plus a SchemaSnapshot in, records (casscade.commitlog.records) out.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
 
 from casscade.commitlog.errors import CorruptSegmentError
 from casscade.commitlog.position import Position
 from casscade.commitlog.reader import Cursor, to_i64
+from casscade.commitlog.records import (
+    BoundKind,
+    Cell,
+    CellFlag,
+    ComplexDeletion,
+    DeletionTime,
+    ExtendedRowFlag,
+    Liveness,
+    Mutation,
+    MutationRecord,
+    PartitionFlag,
+    PartitionUpdate,
+    RangeTombstoneMarker,
+    Row,
+    RowFlag,
+    SkippedMutation,
+    Unfiltered,
+    UnknownSchema,
+)
 from casscade.commitlog.schema import ColumnSchema, DroppedColumn, SchemaSnapshot, TableSchema
 from casscade.commitlog.types import ValueDecodeError
+
+__all__ = [
+    "BoundKind",
+    "Cell",
+    "ComplexDeletion",
+    "DeletionTime",
+    "Liveness",
+    "Mutation",
+    "MutationRecord",
+    "PartitionUpdate",
+    "RangeTombstoneMarker",
+    "Row",
+    "SkippedMutation",
+    "UnknownSchema",
+    "decode_mutation",
+]
 
 # EncodingStats.TIMESTAMP_EPOCH / DELETION_TIME_EPOCH: 2015-09-22T00:00:00Z in µs and s.
 TIMESTAMP_EPOCH_US = 1442880000000000
@@ -28,66 +62,6 @@ DELETION_TIME_EPOCH_S = 1442880000
 NO_TIMESTAMP = -(1 << 63)
 _U32_MASK = 0xFFFFFFFF
 _MAX_CLUSTERING_BATCH = 32
-
-
-class PartitionFlag(IntFlag):
-    """PartitionUpdate flags byte (UnfilteredRowIteratorSerializer, 5.0)."""
-
-    IS_EMPTY = 0x01
-    IS_REVERSED = 0x02
-    HAS_PARTITION_DELETION = 0x04
-    HAS_STATIC_ROW = 0x08
-    HAS_ROW_ESTIMATE = 0x10
-
-
-class RowFlag(IntFlag):
-    """Unfiltered flags byte (UnfilteredSerializer, 5.0)."""
-
-    END_OF_PARTITION = 0x01
-    IS_MARKER = 0x02
-    HAS_TIMESTAMP = 0x04
-    HAS_TTL = 0x08
-    HAS_DELETION = 0x10
-    HAS_ALL_COLUMNS = 0x20
-    HAS_COMPLEX_DELETION = 0x40
-    EXTENSION_FLAG = 0x80
-
-
-class ExtendedRowFlag(IntFlag):
-    """Extended flags byte (UnfilteredSerializer, 5.0)."""
-
-    IS_STATIC = 0x01
-    HAS_SHADOWABLE_DELETION = 0x02
-
-
-class CellFlag(IntFlag):
-    """Cell flags byte (Cell.Serializer, 5.0)."""
-
-    IS_DELETED = 0x01
-    IS_EXPIRING = 0x02
-    HAS_EMPTY_VALUE = 0x04
-    USE_ROW_TIMESTAMP = 0x08
-    USE_ROW_TTL = 0x10
-
-
-class BoundKind(IntEnum):
-    """ClusteringPrefix.Kind ordinals as written in range tombstone markers."""
-
-    EXCL_END_BOUND = 0
-    INCL_START_BOUND = 1
-    EXCL_END_INCL_START_BOUNDARY = 2
-    STATIC_CLUSTERING = 3
-    CLUSTERING = 4
-    INCL_END_EXCL_START_BOUNDARY = 5
-    INCL_END_BOUND = 6
-    EXCL_START_BOUND = 7
-
-    @property
-    def is_boundary(self) -> bool:
-        return self in (
-            BoundKind.EXCL_END_INCL_START_BOUNDARY,
-            BoundKind.INCL_END_EXCL_START_BOUNDARY,
-        )
 
 
 # Plain ints for the hot path: IntFlag's `&` builds enum members and costs ~1 µs each.
@@ -109,133 +83,6 @@ _C_IS_EXPIRING = int(CellFlag.IS_EXPIRING)
 _C_HAS_EMPTY_VALUE = int(CellFlag.HAS_EMPTY_VALUE)
 _C_USE_ROW_TIMESTAMP = int(CellFlag.USE_ROW_TIMESTAMP)
 _C_USE_ROW_TTL = int(CellFlag.USE_ROW_TTL)
-
-
-@dataclass(frozen=True, slots=True)
-class DeletionTime:
-    """A deletion: shadows data with timestamp <= marked_for_delete_at_us."""
-
-    marked_for_delete_at_us: int
-    local_deletion_time_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class Liveness:
-    """A row's primary-key liveness (INSERT writes it; UPDATE does not)."""
-
-    timestamp_us: int
-    ttl_s: int | None
-    expires_at_s: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One cell.
-
-    Attributes:
-        column: the column's name.
-        timestamp_us: write (or deletion) timestamp.
-        value: the decoded value; None for a tombstone and for set elements.
-        is_tombstone: a deletion of this cell.
-        ttl_s: the TTL if the cell expires.
-        local_deletion_time_s: expiry time for an expiring cell, deletion time for a tombstone.
-        path: for a cell of a non-frozen collection or UDT: list -> timeuuid, set -> the
-            element, map -> the key, UDT -> the field name. None for simple columns.
-    """
-
-    column: str
-    timestamp_us: int
-    value: object
-    is_tombstone: bool = False
-    ttl_s: int | None = None
-    local_deletion_time_s: int | None = None
-    path: object = None
-
-
-@dataclass(frozen=True, slots=True)
-class ComplexDeletion:
-    """A whole non-frozen collection or UDT column deleted (or overwritten: at ts - 1)."""
-
-    column: str
-    deletion: DeletionTime
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A row (or the static row) of a partition update."""
-
-    clustering: tuple[object, ...]
-    is_static: bool
-    liveness: Liveness | None
-    deletion: DeletionTime | None
-    cells: tuple[Cell, ...]
-    complex_deletions: tuple[ComplexDeletion, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RangeTombstoneMarker:
-    """An open or close bound (one deletion) or a boundary (close then open deletion)."""
-
-    kind: BoundKind
-    clustering: tuple[object, ...]
-    deletions: tuple[DeletionTime, ...]
-
-
-Unfiltered = Row | RangeTombstoneMarker
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionUpdate:
-    """Everything one mutation did to one table's partition."""
-
-    table_id: uuid.UUID
-    keyspace: str
-    table: str
-    partition_key: tuple[object, ...]
-    partition_deletion: DeletionTime | None
-    static_row: Row | None
-    unfiltereds: tuple[Unfiltered, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Mutation:
-    """A decoded commit-log entry.
-
-    Attributes:
-        position: Cassandra's position of the entry (the offset just after it).
-        keyspace: the keyspace every partition update belongs to.
-        updates: one partition update per table the mutation touched.
-    """
-
-    position: Position
-    keyspace: str
-    updates: tuple[PartitionUpdate, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownSchema:
-    """An entry the snapshot cannot decode: refresh the schema and decode it again.
-
-    Attributes:
-        position: the entry's position.
-        table_id: the table id that is unknown, or whose column is unknown.
-        column: the unknown column's name, None when the table itself is unknown.
-    """
-
-    position: Position
-    table_id: uuid.UUID
-    column: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedMutation:
-    """An entry of a keyspace without CDC tables (system tables and the like)."""
-
-    position: Position
-    table_id: uuid.UUID
-
-
-MutationRecord = Mutation | UnknownSchema | SkippedMutation
 
 
 class _UnknownColumnError(Exception):
@@ -461,8 +308,27 @@ def _decode_row(
     cells: list[Cell] = []
     complex_deletions: list[ComplexDeletion] = []
     row_info = (row_ts, row_ttl, row_ldt)
+    buf = cur.buf
     for column in present:
         if not column.is_multi_cell:
+            # Fast path for the most common cell: an INSERT's live cell that takes the row's
+            # timestamp (flags exactly USE_ROW_TIMESTAMP), with a fixed-length value or one of
+            # less than 128 bytes. Anything else, or a short buffer, takes the general path.
+            pos = cur.pos
+            if row_ts is not None and pos + 1 < len(buf) and buf[pos] == _C_USE_ROW_TIMESTAMP:
+                size = column.fixed_length
+                start = pos + 1
+                if size is None and buf[start] < 0x80:
+                    size, start = buf[start], start + 1
+                end = start + size if size is not None else len(buf) + 1
+                if end <= len(buf):
+                    cur.pos = end
+                    try:
+                        value = column.decode(buf[start:end])
+                    except ValueDecodeError as exc:
+                        raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
+                    cells.append(Cell(column.name, row_ts, value))
+                    continue
             cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=False))
             continue
         if flags & _R_HAS_COMPLEX_DELETION:
