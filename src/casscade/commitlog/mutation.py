@@ -151,12 +151,12 @@ def decode_mutation(
         raise cur.corrupt(f"mutation with {count} partition updates")
     updates: list[PartitionUpdate] = []
     for index in range(count):
-        table_id = uuid.UUID(bytes=cur.raw(16))
-        table = schema.table(table_id)
+        raw_id = cur.raw(16)
+        table = schema.tables_by_id_bytes.get(raw_id)
         if table is None:
-            return UnknownSchema(position, table_id, None)
+            return UnknownSchema(position, uuid.UUID(bytes=raw_id), None)
         if index == 0 and not include_non_cdc and table.keyspace not in schema.cdc_keyspaces:
-            return SkippedMutation(position, table_id)
+            return SkippedMutation(position, table.id)
         try:
             updates.append(_decode_partition_update(cur, table))
         except _UnknownColumnError as exc:
@@ -219,7 +219,25 @@ def _read_header(cur: Cursor, table: TableSchema, *, has_statics: bool) -> _Head
     return _Header(min_timestamp, min_ldt, min_ttl, statics, regulars)
 
 
+# How many serialized column lists are remembered per table (TableSchema.recent_headers).
+_RECENT_HEADERS = 4
+
+
 def _read_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
+    buf, start = cur.buf, cur.pos
+    for raw, remembered in table.recent_headers:
+        end = start + len(raw)
+        if buf[start:end] == raw:
+            cur.pos = end
+            return remembered
+    columns = _parse_columns(cur, table)
+    recent = table.recent_headers
+    recent.insert(0, (bytes(buf[start : cur.pos]), columns))
+    del recent[_RECENT_HEADERS:]
+    return columns
+
+
+def _parse_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
     count = cur.vint32()
     if count < 0:
         raise cur.corrupt(f"column count {count}")

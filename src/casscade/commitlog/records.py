@@ -2,8 +2,10 @@
 
 Mirrors the structures of `PartitionUpdate`, `Row`, `Cell`, `RangeTombstoneMarker`,
 `DeletionTime` and `LivenessInfo` (Cassandra 5.0) as plain immutable values. `Cell` is a
-NamedTuple rather than a frozen dataclass: millions are built per second of decoding and a
-tuple is four times cheaper to construct.
+NamedTuple rather than a frozen dataclass: millions are built per minute of decoding and a
+tuple is four times cheaper to construct. The records built once per entry, row or cell are
+NamedTuples for the same reason; the rare ones (UnknownSchema, SkippedMutation) are frozen
+dataclasses.
 """
 
 from __future__ import annotations
@@ -76,16 +78,14 @@ class BoundKind(IntEnum):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class DeletionTime:
+class DeletionTime(NamedTuple):
     """A deletion: shadows data with timestamp <= marked_for_delete_at_us."""
 
     marked_for_delete_at_us: int
     local_deletion_time_s: int
 
 
-@dataclass(frozen=True, slots=True)
-class Liveness:
+class Liveness(NamedTuple):
     """A row's primary-key liveness (INSERT writes it; UPDATE does not)."""
 
     timestamp_us: int
@@ -116,16 +116,14 @@ class Cell(NamedTuple):
     path: object = None
 
 
-@dataclass(frozen=True, slots=True)
-class ComplexDeletion:
+class ComplexDeletion(NamedTuple):
     """A whole non-frozen collection or UDT column deleted (or overwritten: at ts - 1)."""
 
     column: str
     deletion: DeletionTime
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """A row (or the static row) of a partition update."""
 
     clustering: tuple[object, ...]
@@ -136,8 +134,7 @@ class Row:
     complex_deletions: tuple[ComplexDeletion, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RangeTombstoneMarker:
+class RangeTombstoneMarker(NamedTuple):
     """An open or close bound (one deletion) or a boundary (close then open deletion)."""
 
     kind: BoundKind
@@ -148,8 +145,7 @@ class RangeTombstoneMarker:
 Unfiltered = Row | RangeTombstoneMarker
 
 
-@dataclass(frozen=True, slots=True)
-class PartitionUpdate:
+class PartitionUpdate(NamedTuple):
     """Everything one mutation did to one table's partition."""
 
     table_id: uuid.UUID
@@ -161,8 +157,7 @@ class PartitionUpdate:
     unfiltereds: tuple[Unfiltered, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Mutation:
+class Mutation(NamedTuple):
     """A decoded commit-log entry.
 
     Attributes:

@@ -42,17 +42,23 @@ def to_json_value(value: object) -> object:
 
 
 def _container_to_json(value: object) -> object:
-    if isinstance(value, enum.Enum):
-        return value.name
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple record
+        return {name: to_json_value(getattr(value, name)) for name in value._fields}
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: to_json_value(v) for k, v in value.items()}
-        return [[to_json_value(k), to_json_value(v)] for k, v in value.items()]
+        return _dict_to_json(value)
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((to_json_value(v) for v in value), key=repr)
+    if isinstance(value, enum.Enum):
+        return value.name
     return repr(value)
+
+
+def _dict_to_json(value: dict[object, object]) -> object:
+    if all(isinstance(k, str) for k in value):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    return [[to_json_value(k), to_json_value(v)] for k, v in value.items()]
 
 
 def record_to_dict(record: Mutation | UnknownSchema | SkippedMutation) -> dict[str, object]:
@@ -60,5 +66,7 @@ def record_to_dict(record: Mutation | UnknownSchema | SkippedMutation) -> dict[s
     kind = {Mutation: "mutation", UnknownSchema: "unknown_schema", SkippedMutation: "skipped"}[
         type(record)
     ]
-    body = {f.name: to_json_value(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    body = to_json_value(record)
+    if not isinstance(body, dict):
+        raise TypeError(f"{type(record).__name__} is not a record")
     return {"record": kind, **body}

@@ -111,6 +111,12 @@ class TableSchema:
     header_columns: Mapping[bytes, ColumnSchema | DroppedColumn] = field(
         compare=False, repr=False, default_factory=dict
     )
+    # The serialized column lists seen last for this table and what they resolved to. Most
+    # mutations of a table repeat one of a few lists, and comparing bytes is far cheaper than
+    # parsing names. A memo only: it never changes what is decoded. Bounded by the decoder.
+    recent_headers: list[tuple[bytes, list[ColumnSchema | DroppedColumn]]] = field(
+        compare=False, repr=False, default_factory=list
+    )
 
     @property
     def qualified_name(self) -> str:
@@ -123,6 +129,10 @@ class SchemaSnapshot:
 
     tables: Mapping[uuid.UUID, TableSchema]
     cdc_keyspaces: frozenset[str]
+    # The same tables by the 16 bytes of their id, as the commit log writes them.
+    tables_by_id_bytes: Mapping[bytes, TableSchema] = field(
+        compare=False, repr=False, default_factory=dict
+    )
 
     def table(self, table_id: uuid.UUID) -> TableSchema | None:
         """The table with this id, or None if the snapshot does not know it."""
@@ -190,7 +200,11 @@ def build_snapshot(rows: SchemaRows) -> SchemaSnapshot:
             },
         )
     cdc_keyspaces = frozenset(t.keyspace for t in tables.values() if t.is_cdc)
-    return SchemaSnapshot(tables=tables, cdc_keyspaces=cdc_keyspaces)
+    return SchemaSnapshot(
+        tables=tables,
+        cdc_keyspaces=cdc_keyspaces,
+        tables_by_id_bytes={table_id.bytes: t for table_id, t in tables.items()},
+    )
 
 
 def _columns(rows: SchemaRows, udts: UdtDefinitions) -> dict[tuple[str, str], list[ColumnSchema]]:
