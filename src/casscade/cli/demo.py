@@ -2,7 +2,8 @@
 
 The demo shows the real data path as far as it is built: the node's segments and indexes in
 `cdc_raw` while the workload runs, then every change of the workload decoded from those
-segments by casscade's own decoder and checked against what was written. Replication into
+segments by casscade's own decoder, turned into change events and checked against what was
+written (one event per write). Replication into
 the destinations comes with the engine (issue #4); the demo says so in its output.
 """
 
@@ -21,11 +22,12 @@ from rich.table import Table
 
 from casscade.cli.stack import DirOption, build_settings
 from casscade.commitlog.errors import DecodeError
-from casscade.commitlog.facts import mutation_facts
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
 from casscade.demo.workload import KEYSPACE, SCHEMA, generate
+from casscade.events.mapping import mutation_to_events
+from casscade.events.model import ChangeEvent
 from casscade.source.cdc_raw import CdcSegment, read_descriptor, scan_cdc_raw
 from casscade.source.schema import read_schema_rows
 from casscade.source.segments import read_segment, sources_in
@@ -69,7 +71,7 @@ def demo(
             session.execute(ddl)
         _write(session, stack.cassandra.layout.cdc_raw_dir, events, rate, base_ts)
         snapshot = build_snapshot(read_schema_rows(session))
-    console.rule("3. decoded from cdc_raw by casscade")
+    console.rule("3. change events decoded from cdc_raw by casscade")
     _show_decoded(stack.cassandra.layout.cdc_raw_dir, snapshot, (base_ts, base_ts + events))
     console.print(
         "  Next: replication of these changes into PostgreSQL, TimescaleDB and ClickHouse "
@@ -99,7 +101,7 @@ def _write(session: _Session, cdc_raw: Path, events: int, rate: int, base_ts: in
 
 
 def _show_decoded(cdc_raw: Path, snapshot: SchemaSnapshot, window: tuple[int, int]) -> None:
-    """Decode every segment; keep the changes the workload wrote (by their timestamps)."""
+    """Decode every segment into change events; keep the workload's (by write time)."""
     kinds: Counter[str] = Counter()
     recent: list[tuple[str, str, str]] = []
     began = time.monotonic()
@@ -107,46 +109,35 @@ def _show_decoded(cdc_raw: Path, snapshot: SchemaSnapshot, window: tuple[int, in
         for record in read_segment(source, snapshot):
             if not isinstance(record, Mutation) or record.keyspace != KEYSPACE:
                 continue
-            facts = list(mutation_facts(record, snapshot))
-            stamps = {f["timestamp"] for f in facts}
-            if not any(isinstance(t, int) and window[0] <= t < window[1] for t in stamps):
-                continue
-            kind = _kind(facts)
-            name = str(facts[0]["table"]).split(".")[1]
-            kinds[f"{name} {kind}"] += 1
-            recent.append((str(record.position), f"{name} {kind}", _summary(facts)))
+            for event in mutation_to_events(record):
+                if not window[0] <= event.timestamp_us < window[1]:
+                    continue
+                kinds[f"{event.table} {event.op.value}"] += 1
+                recent.append((str(event.position), f"{event.table} {event.op.value}",
+                               _summary(event)))  # fmt: skip
     seconds = time.monotonic() - began
     total = sum(kinds.values())
     console.print(
-        f"  decoded {total} of {window[1] - window[0]} changes in {seconds:.2f} s: "
-        + ", ".join(f"{key} {value}" for key, value in sorted(kinds.items())),
+        f"  decoded {total} change events for the {window[1] - window[0]} writes in "
+        f"{seconds:.2f} s: " + ", ".join(f"{key} {value}" for key, value in sorted(kinds.items())),
         markup=False,
     )
-    table = Table(title=f"the last {SHOWN_CHANGES} changes, as decoded")
-    for column in ("position", "change", "key and columns (write time in µs)"):
+    table = Table(title=f"the last {SHOWN_CHANGES} change events")
+    for column in ("position", "event", "key, columns, write time (µs)"):
         table.add_column(column)
     for row in recent[-SHOWN_CHANGES:]:
         table.add_row(*row)
     console.print(table)
     if total != window[1] - window[0]:
-        console.print(f"  MISMATCH: {window[1] - window[0] - total} changes were not decoded")
+        console.print(f"  MISMATCH: {window[1] - window[0] - total} writes have no event")
         raise typer.Exit(1)
 
 
-def _kind(facts: list[dict[str, object]]) -> str:
-    names = {f["fact"] for f in facts}
-    if names & {"row_deletion", "partition_deletion", "range_deletion"}:
-        return "delete"
-    return "insert" if "liveness" in names else "update"
-
-
-def _summary(facts: list[dict[str, object]]) -> str:
-    first = facts[0]
-    parts = [f"key={json.dumps(first['key'])}"]
-    for fact in facts:
-        if fact["fact"] == "cell":
-            parts.append(f"{fact['column']}={json.dumps(to_json_value(fact['value']))}")
-    parts.append(f"@{first.get('timestamp')}")
+def _summary(event: ChangeEvent) -> str:
+    parts = [f"key={json.dumps(to_json_value(event.partition_key + event.clustering))}"]
+    for cell in event.cells:
+        parts.append(f"{cell.column}={json.dumps(to_json_value(cell.value))}")
+    parts.append(f"@{event.timestamp_us}")
     return " ".join(parts)[:110]
 
 

@@ -426,4 +426,11 @@ class CassandraNode:
                 f"did not stop within {self.settings.stop_timeout_s:.0f} s and was killed",
                 str(self.layout.log_dir / "system.log"),
             )
+        # The kernel releases the listening sockets a moment after the process is gone; a
+        # restart right away would otherwise find its own ports taken.
+        s = self.settings
+        ports = (s.native_port, s.storage_port, s.jmx_port)
+        process.wait_until(
+            lambda: not any(process.is_port_open(s.host, p) for p in ports), timeout_s=30.0
+        )
         return True

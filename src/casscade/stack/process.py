@@ -85,7 +85,7 @@ def start_daemon(spec: DaemonSpec) -> int:
 
 
 def is_alive(pid: int) -> bool:
-    """Tell whether `pid` is a live process (zombies count as dead)."""
+    """Tell whether `pid` is a live process (a finished zombie counts as dead)."""
     stat = Path(f"/proc/{pid}/stat")
     try:
         text = stat.read_text(encoding="ascii", errors="replace")
@@ -93,7 +93,14 @@ def is_alive(pid: int) -> bool:
         return False
     # The state letter follows the parenthesised command name, which may contain spaces.
     state = text.rsplit(")", 1)[-1].split()[0]
-    return state not in {"Z", "X"}
+    if state not in {"Z", "X"}:
+        return True
+    # A multi-threaded process (a JVM) shows its main thread as a zombie while the other
+    # threads still run their exit, holding sockets: it is dead once only one task is left.
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def find_daemon(pid_path: Path, marker: str) -> int | None:

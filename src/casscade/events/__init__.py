@@ -1,0 +1,1 @@
+"""Change events: the unit between the decoder and the sinks (model, mapping, serde)."""

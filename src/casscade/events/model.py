@@ -1,0 +1,111 @@
+"""Change events: what one mutation did to one row, partition or clustering range.
+
+An event keeps Cassandra's semantics (ARCHITECTURE.md, "the one rule"): only the columns the
+mutation wrote, each with its own write timestamp and TTL; tombstones with their deletion
+timestamps; whole-collection deletions and element-level writes of non-frozen collections.
+Sinks apply events with per-column last-write-wins, so duplicates and reordering converge.
+
+Identity: `casscade.events.serde.event_id` digests the event's content (table, keys,
+operation, cells and their timestamps), not where it was read. The same write seen by several
+replicas (RF copies) or replayed after a restart has the same id, which lets `changelog`
+tables keep each change exactly once. `position` says where this copy was read.
+
+Pure values, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from casscade.commitlog.position import Position
+
+
+class Op(Enum):
+    """What an event does."""
+
+    UPSERT = "upsert"  # writes cells (and maybe row liveness) of one row
+    DELETE_ROW = "delete_row"  # a row tombstone
+    DELETE_PARTITION = "delete_partition"  # a partition tombstone
+    DELETE_RANGE = "delete_range"  # a clustering-range tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    """A new state for one column, or one element of a non-frozen collection or UDT.
+
+    Attributes:
+        column: the column's name.
+        value: the decoded value (None for a tombstone; None for a set element).
+        timestamp_us: the write (or deletion) timestamp.
+        ttl_s: the TTL when the cell expires.
+        expires_at_s: when it expires (for a tombstone: when it was deleted, Cassandra's ldt).
+        is_tombstone: the column (or element) was deleted or set to null.
+        path: the element for collection cells: list -> timeuuid, set -> element,
+            map -> key, UDT -> field name. None for whole-column cells.
+    """
+
+    column: str
+    value: object
+    timestamp_us: int
+    ttl_s: int | None = None
+    expires_at_s: int | None = None
+    is_tombstone: bool = False
+    path: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusteringRange:
+    """The clustering bounds of a range deletion; an empty tuple is an open end."""
+
+    start: tuple[object, ...]
+    start_inclusive: bool
+    end: tuple[object, ...]
+    end_inclusive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One change to one table.
+
+    Attributes:
+        keyspace: the keyspace.
+        table: the table.
+        op: what the event does.
+        partition_key: the partition key values, in key column order.
+        clustering: the clustering values of the row (empty for partition-level events and
+            for static rows and tables without clustering columns).
+        is_static: the event writes the partition's static columns.
+        timestamp_us: the newest timestamp in the event (its write time for lag metrics).
+        deletion_us: for DELETE_*: the deletion timestamp; it shadows data with a timestamp
+            not newer than it.
+        row_timestamp_us: an INSERT's primary-key liveness timestamp (a row exists while its
+            liveness or one of its cells is live), None for UPDATE-only writes.
+        row_ttl_s: the liveness TTL, when the INSERT had one.
+        row_expires_at_s: when that liveness expires (the coordinator's clock + TTL).
+        cells: the columns and elements written, in column order.
+        collection_deletions: (column, timestamp) pairs: the whole non-frozen collection was
+            cleared at that timestamp (an overwrite clears at the write timestamp - 1).
+        clustering_range: the bounds of a DELETE_RANGE.
+        position: where this copy of the event was read (segment id, offset).
+    """
+
+    keyspace: str
+    table: str
+    op: Op
+    partition_key: tuple[object, ...]
+    clustering: tuple[object, ...] = ()
+    is_static: bool = False
+    timestamp_us: int = 0
+    deletion_us: int | None = None
+    row_timestamp_us: int | None = None
+    row_ttl_s: int | None = None
+    row_expires_at_s: int | None = None
+    cells: tuple[CellChange, ...] = ()
+    collection_deletions: tuple[tuple[str, int], ...] = ()
+    clustering_range: ClusteringRange | None = None
+    position: Position | None = field(default=None, compare=False)
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.keyspace}.{self.table}"
