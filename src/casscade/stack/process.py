@@ -98,7 +98,7 @@ def is_alive(pid: int) -> bool:
     # A multi-threaded process (a JVM) shows its main thread as a zombie while the other
     # threads still run their exit, holding sockets: it is dead once only one task is left.
     try:
-        return len(os.listdir(f"/proc/{pid}/task")) > 1
+        return sum(1 for _ in Path(f"/proc/{pid}/task").iterdir()) > 1
     except OSError:
         return False
 
