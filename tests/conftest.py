@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from casscade.cli.stack import build_settings
+from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.stack.manager import Stack
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,7 +37,15 @@ def stack_root() -> Path:
 
 @pytest.fixture(scope="session")
 def stack() -> Stack:
-    """The running local stack with the tests' settings (batch commit-log sync)."""
+    """The running local stack with the tests' settings (batch commit-log sync).
+
+    Segments earlier runs left COMPLETED in cdc_raw are deleted first: nothing consumes them
+    between runs, and a full cdc_raw (cdc_total_space) would make Cassandra reject writes.
+    """
     running = Stack(build_settings(stack_root()))
     running.up()
+    for segment in scan_cdc_raw(running.cassandra.layout.cdc_raw_dir):
+        if segment.index is not None and segment.index.completed:
+            segment.index_path.unlink(missing_ok=True)
+            segment.path.unlink(missing_ok=True)
     return running
