@@ -17,7 +17,7 @@ from typing import Any
 
 from casscade.commitlog.facts import mutation_facts
 from casscade.commitlog.mutation import Mutation, UnknownSchema
-from casscade.commitlog.schema import build_snapshot
+from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
 from casscade.commitlog.sections import CorruptSection
 from casscade.source.schema import read_schema_rows
 from casscade.source.segments import read_segment, sources_in
@@ -176,22 +176,15 @@ class _Workload:
                 self.rng.choice(actions)(pk, ck)
 
 
-def test_decoder_live_random_workload_matches_written_facts(stack: Stack) -> None:
-    """Every value, timestamp, TTL and deletion written is decoded, and nothing else."""
-    table = f"w_{uuid.uuid4().hex[:10]}"
-    with stack.cassandra.cluster() as cluster:
-        session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
-        session.execute(
-            f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, {COLUMNS}, m map<text, int>, "
-            "s set<int>, PRIMARY KEY (pk, ck)) WITH cdc = true"
-        )
-        workload = _Workload(session, table, seed=20261125)
-        workload.run(400)
-        snapshot = build_snapshot(read_schema_rows(session))
+def _create_keyspace(session: Any) -> None:
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+
+
+def _decoded_facts(stack: Stack, snapshot: SchemaSnapshot, table: str) -> list[dict[str, Any]]:
+    """The facts of `table` in every segment of cdc_raw; nothing may be corrupt or unknown."""
     decoded: list[dict[str, Any]] = []
     problems: list[object] = []
     for source in sources_in(stack.cassandra.layout.cdc_raw_dir):
@@ -204,6 +197,23 @@ def test_decoder_live_random_workload_matches_written_facts(stack: Stack) -> Non
                     if f["table"] == f"{KEYSPACE}.{table}"
                 )  # fmt: skip
     assert problems == []
+    return decoded
+
+
+def test_decoder_live_random_workload_matches_written_facts(stack: Stack) -> None:
+    """Every value, timestamp, TTL and deletion written is decoded, and nothing else."""
+    table = f"w_{uuid.uuid4().hex[:10]}"
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        _create_keyspace(session)
+        session.execute(
+            f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, {COLUMNS}, m map<text, int>, "
+            "s set<int>, PRIMARY KEY (pk, ck)) WITH cdc = true"
+        )
+        workload = _Workload(session, table, seed=20261125)
+        workload.run(400)
+        snapshot = build_snapshot(read_schema_rows(session))
+    decoded = _decoded_facts(stack, snapshot, table)
     want, got = Counter(map(_key, workload.facts)), Counter(map(_key, decoded))
     assert sum(want.values()) > 1500
     missing, unexpected = want - got, got - want
@@ -220,10 +230,7 @@ def test_decoder_live_wide_rows_column_subsets_over_64_columns(stack: Stack) -> 
     ts = 1_700_000_500_000_000
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        _create_keyspace(session)
         session.execute(
             f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, "
             + ", ".join(f"{c} int" for c in columns)
@@ -239,14 +246,7 @@ def test_decoder_live_wide_rows_column_subsets_over_64_columns(stack: Stack) -> 
         ]
         session.execute("BEGIN UNLOGGED BATCH " + "; ".join(statements) + "; APPLY BATCH")
         snapshot = build_snapshot(read_schema_rows(session))
-    decoded: list[dict[str, Any]] = []
-    for source in sources_in(stack.cassandra.layout.cdc_raw_dir):
-        for record in read_segment(source, snapshot):
-            if isinstance(record, Mutation):
-                decoded.extend(
-                    f for f in mutation_facts(record, snapshot)
-                    if f["table"] == f"{KEYSPACE}.{table}"
-                )  # fmt: skip
+    decoded = _decoded_facts(stack, snapshot, table)
     got = {(f["clustering"][0], f["column"]): f["value"] for f in decoded}
     want = {(ck, c): ck * 100 + i for ck, cols in chosen.items() for i, c in enumerate(cols)}
     assert got == want
