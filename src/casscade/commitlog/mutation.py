@@ -253,6 +253,18 @@ def _parse_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
 
 
 def _read_clustering(cur: Cursor, columns: tuple[ColumnSchema, ...]) -> tuple[object, ...]:
+    if not columns:
+        return ()
+    buf, pos = cur.buf, cur.pos
+    if len(columns) == 1 and pos + 1 < len(buf) and buf[pos] == 0:
+        # One clustering column, neither null nor empty (header byte 0): the common case.
+        column = columns[0]
+        size, start = column.fixed_length, pos + 1
+        if size is None and buf[start] < 0x80:
+            size, start = buf[start], start + 1
+        if size is not None and start + size <= len(buf):
+            cur.pos = start + size
+            return (_decode(cur, column, buf[start : start + size]),)
     values: list[object] = []
     for start in range(0, len(columns), _MAX_CLUSTERING_BATCH):
         batch = columns[start : start + _MAX_CLUSTERING_BATCH]
@@ -269,7 +281,7 @@ def _read_clustering(cur: Cursor, columns: tuple[ColumnSchema, ...]) -> tuple[ob
     return tuple(values)
 
 
-def _decode(cur: Cursor, column: HeaderColumn, raw: bytes) -> object:
+def _decode(cur: Cursor, column: HeaderColumn, raw: bytes | memoryview) -> object:
     try:
         return column.decode(raw)
     except ValueDecodeError as exc:
@@ -316,7 +328,7 @@ def _decode_row(
     liveness = None
     row_ts = row_ttl = row_ldt = None
     if flags & _R_HAS_TIMESTAMP:
-        row_ts = header.timestamp(cur)
+        row_ts = to_i64(cur.vint() + header.min_timestamp)
         if flags & _R_HAS_TTL:
             row_ttl = header.ttl(cur)  # row liveness: TTL first, then ldt
             row_ldt = header.ldt(cur)
@@ -349,15 +361,10 @@ def _decode_row(
                     continue
             cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=False))
             continue
-        if flags & _R_HAS_COMPLEX_DELETION:
-            complex_deletion = header.deletion(cur)
-            if complex_deletion is not None:
-                complex_deletions.append(ComplexDeletion(column.name, complex_deletion))
-        count = cur.vint32()
-        if count < 0:
-            raise cur.corrupt(f"cell count {count}")
-        for _ in range(count):
-            cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=True))
+        _read_complex_column(
+            cur, header, column, has_deletion=bool(flags & _R_HAS_COMPLEX_DELETION),
+            row_info=row_info, cells=cells, complex_deletions=complex_deletions,
+        )  # fmt: skip
     return Row(
         clustering=clustering or (),
         is_static=clustering is None,
@@ -366,6 +373,51 @@ def _decode_row(
         cells=tuple(_visible(cells, table)),
         complex_deletions=tuple(complex_deletions),
     )
+
+
+def _read_complex_column(
+    cur: Cursor,
+    header: _Header,
+    column: HeaderColumn,
+    *,
+    has_deletion: bool,
+    row_info: tuple[int | None, int | None, int | None],
+    cells: list[Cell],
+    complex_deletions: list[ComplexDeletion],
+) -> None:
+    """Read one non-frozen collection or UDT column of a row: its deletion and its cells."""
+    if has_deletion:
+        complex_deletion = header.deletion(cur)
+        if complex_deletion is not None:
+            complex_deletions.append(ComplexDeletion(column.name, complex_deletion))
+    count = cur.vint32()
+    if count < 0:
+        raise cur.corrupt(f"cell count {count}")
+    buf, decode_cell = cur.buf, column.decode_cell
+    for _ in range(count):
+        # Fast path for an element write of an UPDATE (flags 0: own timestamp, live, no
+        # TTL) with a path and a value shorter than 128 bytes; anything else: general path.
+        pos = cur.pos
+        if decode_cell is not None and pos < len(buf) and buf[pos] == 0:
+            cur.pos = pos + 1
+            timestamp = to_i64(cur.vint() + header.min_timestamp)
+            at = cur.pos
+            if at + 1 < len(buf) and buf[at] < 0x80:
+                path_end = at + 1 + buf[at]
+                if path_end < len(buf) and buf[path_end] < 0x80:
+                    value_end = path_end + 1 + buf[path_end]
+                    if value_end <= len(buf):
+                        cur.pos = value_end
+                        try:
+                            path, value = decode_cell(
+                                buf[at + 1 : path_end], buf[path_end + 1 : value_end]
+                            )
+                        except ValueDecodeError as exc:
+                            raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
+                        cells.append(Cell(column.name, timestamp, value, False, None, None, path))
+                        continue
+            cur.pos = pos
+        cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=True))
 
 
 def _visible(cells: list[Cell], table: TableSchema) -> list[Cell]:

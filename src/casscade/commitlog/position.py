@@ -7,12 +7,12 @@ grow on a node across restarts, so ordering by (segment id, offset) is log order
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Position:
-    """A point in one node's commit log.
+class Position(NamedTuple):
+    """A point in one node's commit log (a NamedTuple: one is built per entry; tuple order
+    is log order).
 
     Attributes:
         segment_id: the segment.

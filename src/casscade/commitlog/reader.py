@@ -23,6 +23,9 @@ _I32 = struct.Struct(">i")
 _I64 = struct.Struct(">q")
 _U64_MASK = (1 << 64) - 1
 _I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
+# Value bits of a vint with `extra` bytes after the first: 7 per byte, and all 64 when the
+# first byte is all ones (8 extra bytes, no terminating zero bit).
+_VINT_MASKS = tuple((1 << (7 * (extra + 1) if extra < 8 else 64)) - 1 for extra in range(9))
 
 
 def to_i64(value: int) -> int:
@@ -117,11 +120,9 @@ class Cursor:
         end = pos + 1 + extra
         if end > len(buf):
             raise self.truncated("a vint")
-        value = first & (0xFF >> extra)
-        for byte in buf[pos + 1 : end]:
-            value = (value << 8) | byte
         self.pos = end
-        return value
+        # All the bytes as one big-endian number, minus the length prefix of the first byte.
+        return int.from_bytes(buf[pos:end], "big") & _VINT_MASKS[extra]
 
     def vint32(self) -> int:
         """A vint Cassandra reads as a 32-bit int (counts, lengths, TTL and ldt deltas)."""

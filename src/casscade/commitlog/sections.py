@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from casscade.commitlog.descriptor import SegmentDescriptor
 from casscade.commitlog.errors import (
@@ -63,9 +64,8 @@ class StopReason(Enum):
     LIMIT = "limit"  # the durable limit (from `_cdc.idx`) was reached
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One serialized mutation and where it sits.
+class LogEntry(NamedTuple):
+    """One serialized mutation and where it sits (a NamedTuple: one is built per entry).
 
     Attributes:
         segment_id: the segment.
