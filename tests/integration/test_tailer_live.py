@@ -6,7 +6,7 @@ import time
 import uuid
 
 from casscade.commitlog.mutation import Mutation
-from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
+from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.source.tailer import CdcTailer, SegmentFinished, TailRecord
 from casscade.stack.manager import Stack
@@ -33,8 +33,8 @@ def test_tailer_follows_growing_index_and_finishes_full_segments(stack: Stack) -
             "{'class': 'SimpleStrategy', 'replication_factor': 1}"
         )
         session.execute(f"CREATE TABLE it_tail.{table} (k int PRIMARY KEY, v text) WITH cdc = true")
-        snapshot: SchemaSnapshot = build_snapshot(read_schema_rows(session))
-        tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, snapshot)
+        registry = SchemaRegistry(lambda: read_schema_rows(session))
+        tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry)
         list(tailer.poll())  # skip what earlier tests left in cdc_raw
         insert = session.prepare(f"INSERT INTO it_tail.{table} (k, v) VALUES (?, ?)")
         for k in range(0, 30):
@@ -61,3 +61,25 @@ def test_tailer_follows_growing_index_and_finishes_full_segments(stack: Stack) -
     finished = [r for r in third if isinstance(r, SegmentFinished)]
     assert finished, "no segment reported finished after filling one"
     assert all(not f.by_link_count for f in finished)
+
+
+def test_tailer_decodes_table_created_after_it_started(stack: Stack) -> None:
+    """A table created after the registry read the schema is decoded after one refresh."""
+    table = f"late_{uuid.uuid4().hex[:10]}"
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        session.execute(
+            "CREATE KEYSPACE IF NOT EXISTS it_tail WITH replication = "
+            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        )
+        registry = SchemaRegistry(lambda: read_schema_rows(session), min_refresh_interval_s=0)
+        tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry)
+        list(tailer.poll())
+        refreshes = registry.refreshes
+        session.execute(f"CREATE TABLE it_tail.{table} (k int PRIMARY KEY, v text) WITH cdc = true")
+        insert = session.prepare(f"INSERT INTO it_tail.{table} (k, v) VALUES (?, ?)")
+        for k in range(5):
+            session.execute(insert, (k, "late"))
+        records = list(tailer.poll())
+    assert _keys(records, table) == list(range(5))
+    assert registry.refreshes > refreshes

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from casscade.commitlog.descriptor import SegmentDescriptor, decode_descriptor
-from casscade.commitlog.mutation import MutationRecord, decode_mutation
+from casscade.commitlog.mutation import MutationRecord
 from casscade.commitlog.position import Position
-from casscade.commitlog.schema import SchemaSnapshot
 from casscade.commitlog.sections import (
     CorruptSection,
     LogEntry,
@@ -28,6 +27,7 @@ from casscade.commitlog.sections import (
     iter_entries,
 )
 from casscade.source.cdc_raw import CdcSegment, scan_cdc_raw
+from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import DECOMPRESSORS
 
 # Bytes of a descriptor header at most (18 fixed + a 65535-byte parameters JSON).
@@ -68,12 +68,12 @@ class CdcTailer:
 
     Attributes:
         cdc_raw: the directory.
-        schema: the schema snapshot used to decode (replace it after a refresh).
+        registry: the schema to decode with; refreshed when an entry names an unknown table.
         start: skip entries at or before this position (a destination's checkpoint).
     """
 
     cdc_raw: Path
-    schema: SchemaSnapshot
+    registry: SchemaRegistry
     start: Position | None = None
     _progress: dict[int, _Progress] = field(default_factory=dict)
 
@@ -132,6 +132,6 @@ class CdcTailer:
         progress.last_position = entry.end
         if self.start is not None and position <= self.start:
             return
-        yield decode_mutation(
-            entry.payload, self.schema, position=position, payload_offset=entry.position + 8
+        yield self.registry.decode(
+            entry.payload, position=position, payload_offset=entry.position + 8
         )

@@ -1,0 +1,69 @@
+"""Tests of the schema registry's refresh-on-unknown protocol (a fake reader, real bytes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from casscade.commitlog.descriptor import decode_descriptor
+from casscade.commitlog.mutation import Mutation, UnknownSchema
+from casscade.commitlog.position import Position
+from casscade.commitlog.schema import SchemaRows, rows_from_json
+from casscade.commitlog.sections import LogEntry, iter_entries
+from casscade.source.registry import SchemaRegistry
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "commitlog" / "5.0.9-v7" / "rows"
+SEGMENT = next(iter(sorted(FIXTURE.glob("*.log")))).read_bytes()
+FULL = rows_from_json((FIXTURE / "schema.json").read_text("utf-8"))
+EMPTY = SchemaRows(tables=(), columns=())
+
+
+def _cdc_entry() -> LogEntry:
+    """The first entry of the fixture that belongs to one of its CDC tables."""
+    descriptor = decode_descriptor(SEGMENT)
+    registry = SchemaRegistry(lambda: FULL)
+    for record in iter_entries(SEGMENT, descriptor, completed=True):
+        if isinstance(record, LogEntry):
+            decoded = registry.decode(record.payload, position=Position(1, record.end))
+            if isinstance(decoded, Mutation) and decoded.keyspace == "fx":
+                return record
+    raise AssertionError("no fx entry in the fixture")
+
+
+class _Reader:
+    """Serves the given schema versions in turn and counts reads."""
+
+    def __init__(self, *versions: SchemaRows) -> None:
+        self.versions = list(versions)
+        self.reads = 0
+
+    def __call__(self) -> SchemaRows:
+        self.reads += 1
+        return self.versions[min(self.reads, len(self.versions)) - 1]
+
+
+def test_registry_unknown_table_refreshes_once_and_decodes() -> None:
+    """An entry of a table the first snapshot lacks triggers one refresh, then decodes."""
+    entry = _cdc_entry()
+    reader = _Reader(EMPTY, FULL)
+    registry = SchemaRegistry(
+        reader, min_refresh_interval_s=1.0, clock=iter([0.0, 5.0, 5.0]).__next__
+    )
+    record = registry.decode(entry.payload, position=Position(1, entry.end))
+    assert isinstance(record, Mutation)
+    assert reader.reads == 2
+    assert registry.refreshes == 2
+
+
+def test_registry_refresh_rate_limited_keeps_unknown() -> None:
+    """Within the minimum interval no second read happens; the record stays UnknownSchema."""
+    entry = _cdc_entry()
+    reader = _Reader(EMPTY, FULL)
+    now = [100.0]
+    registry = SchemaRegistry(reader, min_refresh_interval_s=10.0, clock=lambda: now[0])
+    first = registry.decode(entry.payload, position=Position(1, entry.end))
+    assert isinstance(first, UnknownSchema)
+    assert reader.reads == 1
+    now[0] += 11.0
+    second = registry.decode(entry.payload, position=Position(1, entry.end))
+    assert isinstance(second, Mutation)
+    assert reader.reads == 2
