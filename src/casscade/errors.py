@@ -63,3 +63,28 @@ class SourceUnavailableError(CasscadeError):
 
     def __str__(self) -> str:
         return f"cassandra at {self.address} is unreachable: {self.problem}"
+
+
+class SinkError(CasscadeError):
+    """A destination could not apply a batch.
+
+    Attributes:
+        destination: the destination's name.
+        problem: what went wrong, in one line.
+    """
+
+    def __init__(self, destination: str, problem: str) -> None:
+        self.destination = destination
+        self.problem = problem
+        super().__init__(destination, problem)
+
+    def __str__(self) -> str:
+        return f"destination {self.destination}: {self.problem}"
+
+
+class TransientSinkError(SinkError):
+    """Worth retrying: the destination is unreachable, busy, or the transaction conflicted."""
+
+
+class PermanentSinkError(SinkError):
+    """Retrying cannot help: a value or a table the destination cannot hold."""

@@ -1,0 +1,1 @@
+"""Destinations: each applies change events with Cassandra's last-write-wins rule."""

@@ -1,0 +1,40 @@
+"""Whether a clustering-range tombstone covers a row, in Cassandra's clustering order.
+
+A bound holds a prefix of the clustering values (empty = open end). A row is covered when it
+sorts after the start bound and before the end bound, where a row whose prefix equals the
+bound is inside exactly when the bound is inclusive. Columns declared `DESC` sort in reverse.
+Pure; values compare with Python's ordering, which matches Cassandra's for the types the
+sinks accept as clustering columns in range deletions (integers, text, timestamps, dates,
+floating point, decimals, booleans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from casscade.events.model import ClusteringRange
+
+
+def _compare(row: Sequence[object], bound: Sequence[object], descending: Sequence[bool]) -> int:
+    """-1, 0 or 1: the row's prefix against the bound, in clustering order."""
+    for value, limit, desc in zip(row, bound, descending, strict=False):
+        if value == limit:
+            continue
+        less = value < limit  # type: ignore[operator]
+        return (1 if less else -1) if desc else (-1 if less else 1)
+    return 0
+
+
+def covers(
+    bounds: ClusteringRange, clustering: Sequence[object], descending: Sequence[bool]
+) -> bool:
+    """Tell whether the row with `clustering` lies inside `bounds`."""
+    if bounds.start:
+        after = _compare(clustering, bounds.start, descending)
+        if after < 0 or (after == 0 and not bounds.start_inclusive):
+            return False
+    if bounds.end:
+        before = _compare(clustering, bounds.end, descending)
+        if before > 0 or (before == 0 and not bounds.end_inclusive):
+            return False
+    return True
