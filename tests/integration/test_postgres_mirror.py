@@ -13,6 +13,7 @@ import datetime
 import decimal
 import ipaddress
 import random
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -149,3 +150,45 @@ def test_postgres_mirror_equals_cassandra_in_log_and_shuffled_order(stack: Stack
         assert got.keys() == expected.keys(), prefix
         assert got == expected, prefix
     assert len(expected) > 10
+
+
+def test_postgres_mirror_ttl_rows_vanish_when_cassandra_expires_them(stack: Stack) -> None:
+    """Rows and values written with a TTL disappear from the view when they expire."""
+    table = f"ttl_{uuid.uuid4().hex[:10]}"
+    select = f"SELECT pk, ck, a, b FROM {KEYSPACE}.{table}"
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        session.execute(
+            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        )
+        session.execute(
+            f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, a text, b bigint, "
+            "PRIMARY KEY (pk, ck)) WITH cdc = true"
+        )
+        registry = SchemaRegistry(lambda: read_schema_rows(session))
+        tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry)
+        list(tailer.poll())
+        session.execute(
+            f"INSERT INTO {KEYSPACE}.{table} (pk, ck, a, b) VALUES (1, 1, 'x', 1) USING TTL 2"
+        )
+        session.execute(f"INSERT INTO {KEYSPACE}.{table} (pk, ck, a, b) VALUES (1, 2, 'y', 2)")
+        session.execute(
+            f"UPDATE {KEYSPACE}.{table} USING TTL 2 SET a = 'z' WHERE pk = 1 AND ck = 2"
+        )
+        events = [e for r in tailer.poll() if isinstance(r, Mutation)
+                  for e in mutation_to_events(r) if e.table == table]  # fmt: skip
+        schema = registry.snapshot.by_name(KEYSPACE, table)
+        assert schema is not None
+        sink = PostgresSink(stack.settings.postgres.dsn(), name=f"ttl-{table}", schema_prefix="t_")
+        sink.ensure_table(schema)
+        sink.apply(events, node_id="node1", position=Position(1, 1))
+        sink.close()
+        pg_select = select.replace(KEYSPACE, "t_" + KEYSPACE)
+        with psycopg.connect(stack.settings.postgres.dsn()) as conn:
+            before = _rows(conn.execute(pg_select).fetchall())
+        assert before == _rows(session.execute(select)) == {(1, 1): ("x", 1), (1, 2): ("z", 2)}
+        time.sleep(3)
+        with psycopg.connect(stack.settings.postgres.dsn()) as conn:
+            after = _rows(conn.execute(pg_select).fetchall())
+        assert after == _rows(session.execute(select)) == {(1, 2): (None, 2)}
