@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from casscade import __version__
-from casscade.cli import decode, demo, stack
+from casscade.cli import decode, demo, run, stack
 from casscade.errors import CasscadeError, ConfigError
 
 EXIT_FAILURE = 1
@@ -31,6 +31,8 @@ app = typer.Typer(
 app.add_typer(stack.app, name="stack")
 app.command("demo")(demo.demo)
 app.command("decode")(decode.decode)
+app.command("run")(run.run)
+app.command("verify")(run.verify)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,125 @@
+"""`casscade run` and `casscade verify`: the agent and the oracle, from a config file."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from casscade.config.load import load_config
+from casscade.config.models import AgentConfig
+from casscade.engine.agent import Agent
+from casscade.engine.verify import TableReport, compare_table
+from casscade.errors import ConfigError, SourceUnavailableError
+from casscade.sinks.postgres.ddl import TableLayout
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
+
+console = Console(highlight=False)
+ConfigOption = typer.Option(..., "--config", "-c", help="The agent's YAML configuration file.")
+
+
+def _session(config: AgentConfig) -> tuple[object, object]:
+    """A cassandra-driver cluster and session for the configured node."""
+    from cassandra import DriverException  # noqa: PLC0415 - heavy import
+    from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415
+    from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415
+
+    source = config.source.cassandra
+    auth = None
+    if source.username is not None:
+        password = source.password.get_secret_value() if source.password else ""
+        auth = PlainTextAuthProvider(username=source.username, password=password)
+    cluster = Cluster([source.host], port=source.port, auth_provider=auth, protocol_version=5)
+    try:
+        return cluster, cluster.connect()
+    except (NoHostAvailable, DriverException, OSError) as exc:
+        cluster.shutdown()
+        address = f"{source.host}:{source.port}"
+        raise SourceUnavailableError(address, str(exc).splitlines()[0][:300]) from exc
+
+
+def run(
+    config_path: Path = ConfigOption,
+    once: bool = typer.Option(False, "--once", help="Apply what is in cdc_raw now, then exit."),
+) -> None:
+    """Run the agent: tail cdc_raw and keep every destination equal to Cassandra.
+
+    Examples:
+
+        casscade run --config casscade.yaml
+
+        casscade run --config casscade.yaml --once
+    """
+    config = load_config(config_path)
+    if not config.source.cdc_raw_dir.is_dir():
+        raise ConfigError("source.cdc_raw_dir", f"{config.source.cdc_raw_dir} is not a directory")
+    cluster, session = _session(config)
+    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))  # type: ignore[arg-type]
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        if once:
+            stats = agent.poll()
+            console.print(
+                f"applied {stats.mutations} mutations ({stats.events} events): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(stats.applied.items()))
+                + f"; removed {stats.segments_removed} finished segments",
+                markup=False,
+            )
+        else:
+            agent.run(should_stop=stop.is_set, sleep=stop.wait)
+    finally:
+        agent.close()
+        cluster.shutdown()  # type: ignore[attr-defined]
+
+
+def verify(config_path: Path = ConfigOption) -> None:
+    """Compare every replicated table in every destination with Cassandra's SELECT *.
+
+    Exit code 1 when a table differs. Examples:
+
+        casscade verify --config casscade.yaml
+    """
+    config = load_config(config_path)
+    cluster, session = _session(config)
+    registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
+    reports: list[TableReport] = []
+    try:
+        for destination in config.destinations:
+            with psycopg.connect(destination.conninfo()) as conn:
+                for name in config.tables_for(destination):
+                    keyspace, table = name.split(".", 1)
+                    schema = registry.snapshot.by_name(keyspace, table)
+                    if schema is None:
+                        raise ConfigError("tables", f"{name} does not exist in Cassandra")
+                    layout = TableLayout(schema, destination.schema_prefix + keyspace)
+                    reports.append(compare_table(session, conn, layout, destination.name))  # type: ignore[arg-type]
+    finally:
+        cluster.shutdown()  # type: ignore[attr-defined]
+    _print_reports(reports)
+    if not all(r.equal for r in reports):
+        raise typer.Exit(1)
+
+
+def _print_reports(reports: list[TableReport]) -> None:
+    table = Table(title="casscade verify")
+    for column in ("destination", "table", "cassandra rows", "rows", "missing", "extra",
+                   "different", "result"):  # fmt: skip
+        table.add_column(column)
+    for r in reports:
+        table.add_row(r.destination, r.table, str(r.source_rows), str(r.destination_rows),
+                      str(r.missing), str(r.extra), str(r.different),
+                      "equal" if r.equal else "DIFFERS " + ", ".join(r.first_keys))  # fmt: skip
+    console.print(table)

@@ -1,0 +1,103 @@
+"""The agent's configuration file (`casscade.yaml`), as pydantic models.
+
+Pure models: no file or environment access here (config/load.py reads the file and the
+environment). Secrets are never in the YAML: the file says `password_env: VAR` or
+`password_file: /path`, the loader puts the value into `password`, a SecretStr that never
+prints.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+_TABLE_NAME = r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"
+
+
+class CassandraSource(BaseModel):
+    """Where the node's schema is read (the same node whose cdc_raw is tailed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9042, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class SourceConfig(BaseModel):
+    """The node this agent reads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    node_id: str = Field(
+        min_length=1, description="Names this node in every destination's positions."
+    )
+    cdc_raw_dir: Path
+    cassandra: CassandraSource = CassandraSource()
+    cleanup: Literal["delete", "archive", "keep"] = "delete"
+    archive_dir: Path | None = None
+    poll_interval_ms: int = Field(default=200, ge=10)
+
+
+class PostgresDestination(BaseModel):
+    """A PostgreSQL destination (mirror mode)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["postgres"]
+    name: str = Field(min_length=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=5432, ge=1, le=65535)
+    database: str
+    user: str
+    password: SecretStr | None = None
+    schema_prefix: str = ""
+    tables: tuple[str, ...] | None = Field(
+        default=None, description="Tables this destination gets; all configured ones if unset."
+    )
+
+    def conninfo(self) -> str:
+        """A libpq connection string (the password stays out of logs: see __repr__)."""
+        parts = {"host": self.host, "port": str(self.port), "dbname": self.database,
+                 "user": self.user}  # fmt: skip
+        if self.password is not None:
+            parts["password"] = self.password.get_secret_value()
+        return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+
+Destination = PostgresDestination
+
+
+class BatchConfig(BaseModel):
+    """Micro-batching per destination."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_events: int = Field(default=2000, ge=1)
+
+
+class AgentConfig(BaseModel):
+    """The whole file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: SourceConfig
+    tables: tuple[str, ...] = Field(min_length=1, description="Tables to replicate, ks.table.")
+    destinations: tuple[Destination, ...] = Field(min_length=1)
+    batch: BatchConfig = BatchConfig()
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, tables: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [t for t in tables if not re.match(_TABLE_NAME, t)]
+        if bad:
+            raise ValueError(f"expected keyspace.table, got {', '.join(bad)}")
+        return tables
+
+    def tables_for(self, destination: Destination) -> tuple[str, ...]:
+        """The tables a destination receives."""
+        return destination.tables if destination.tables is not None else self.tables

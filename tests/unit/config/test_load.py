@@ -1,0 +1,77 @@
+"""Tests of loading the agent's configuration: valid files, secrets, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from casscade.config.load import load_config
+from casscade.errors import ConfigError
+
+VALID = """
+source:
+  node_id: node1
+  cdc_raw_dir: /var/lib/cassandra/cdc_raw
+tables: [ks.users]
+destinations:
+  - type: postgres
+    name: warehouse
+    database: app
+    user: casscade
+    password_env: PG_PASSWORD
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "casscade.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_config_valid_file_resolves_secret_from_environment(tmp_path: Path) -> None:
+    """password_env is read from the environment into a SecretStr that does not print."""
+    config = load_config(_write(tmp_path, VALID), environ={"PG_PASSWORD": "s3cret"})
+    (destination,) = config.destinations
+    assert destination.password is not None
+    assert destination.password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(config)
+    assert "password='s3cret'" in destination.conninfo()
+    assert config.tables_for(destination) == ("ks.users",)
+
+
+def test_load_config_password_file_is_read(tmp_path: Path) -> None:
+    """password_file reads the secret from a file (as Docker and Kubernetes mount them)."""
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n", encoding="utf-8")
+    text = VALID.replace("password_env: PG_PASSWORD", f"password_file: {secret}")
+    (destination,) = load_config(_write(tmp_path, text), environ={}).destinations
+    assert destination.password is not None
+    assert destination.password.get_secret_value() == "from-file"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "what"),
+    [
+        (("password_env: PG_PASSWORD", "password: plain"), "destinations.0.password",
+         "secrets do not go in the file"),
+        (("password_env: PG_PASSWORD", "password_env: MISSING"), "password_env", "MISSING"),
+        (("tables: [ks.users]", "tables: [users]"), "tables", "keyspace.table"),
+        (("  node_id: node1\n", ""), "source.node_id", "Field required"),
+        (("type: postgres", "type: oracle"), "destinations.0", "postgres"),
+        (("    user: casscade\n", "    user: casscade\n    colour: blue\n"), "colour",
+         "Extra inputs"),
+        (("tables: [ks.users]", "tables: ["), "casscade.yaml", "not valid YAML"),
+    ],
+)  # fmt: skip
+def test_load_config_bad_setting_one_line_error_naming_it(
+    tmp_path: Path, change: tuple[str, str], where: str, what: str
+) -> None:
+    """Each mistake gives one ConfigError naming where in the file and what is wrong."""
+    path = _write(tmp_path, VALID.replace(*change))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={"PG_PASSWORD": "x"})
+    message = str(caught.value)
+    assert where in message
+    assert what in message
+    assert "\n" not in message
