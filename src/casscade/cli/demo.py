@@ -13,8 +13,9 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -25,10 +26,16 @@ from casscade.commitlog.errors import DecodeError
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
-from casscade.demo.workload import KEYSPACE, SCHEMA, generate
+from casscade.config.models import AgentConfig
+from casscade.demo.workload import KEYSPACE, SCHEMA, TABLES, generate
+from casscade.engine.agent import Agent
+from casscade.engine.verify import compare_table
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
+from casscade.sinks.postgres.ddl import TableLayout
+from casscade.sinks.postgres.sink import PostgresSink
 from casscade.source.cdc_raw import CdcSegment, read_descriptor, scan_cdc_raw
+from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.source.segments import read_segment, sources_in
 from casscade.stack.config import CassandraSettings
@@ -37,6 +44,8 @@ from casscade.stack.manager import Stack
 console = Console(highlight=False)
 # How many decoded changes the demo prints at the end.
 SHOWN_CHANGES = 8
+DEMO_NODE = "demo-node"
+DEMO_DESTINATION = "demo-postgres"
 
 
 def demo(
@@ -67,18 +76,78 @@ def demo(
     base_ts = _now_us()
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
+        _start_clean(stack, session)
         for ddl in SCHEMA:
             session.execute(ddl)
         _write(session, stack.cassandra.layout.cdc_raw_dir, events, rate, base_ts)
         snapshot = build_snapshot(read_schema_rows(session))
-    console.rule("3. change events decoded from cdc_raw by casscade")
-    _show_decoded(stack.cassandra.layout.cdc_raw_dir, snapshot, (base_ts, base_ts + events))
+        console.rule("3. change events decoded from cdc_raw by casscade")
+        _show_decoded(stack.cassandra.layout.cdc_raw_dir, snapshot, (base_ts, base_ts + events))
+        console.rule("4. replicated into PostgreSQL, checked against Cassandra")
+        equal = _replicate(stack, session)
     console.print(
-        "  Next: replication of these changes into PostgreSQL, TimescaleDB and ClickHouse "
-        "(issue #4).",
-        markup=False,
+        "  Next: TimescaleDB and ClickHouse destinations (issue #4), masking (#5).", markup=False
     )
     console.print(f"  Stop the stack with: casscade stack down --dir {root}", markup=False)
+    if not equal:
+        raise typer.Exit(1)
+
+
+def _start_clean(stack: Stack, session: _Session) -> None:
+    """Drop what an earlier demo left, so that every row comes through CDC in this run."""
+    session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    with psycopg.connect(stack.settings.postgres.dsn()) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {KEYSPACE} CASCADE")
+    sink = PostgresSink(stack.settings.postgres.dsn(), name=DEMO_DESTINATION)
+    try:
+        sink.forget_position(DEMO_NODE)
+    finally:
+        sink.close()
+
+
+def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver Session, untyped
+    """Run the agent once over cdc_raw into the stack's PostgreSQL, then verify every table."""
+    pg = stack.settings.postgres
+    config = AgentConfig.model_validate(
+        {
+            "source": {"node_id": DEMO_NODE, "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
+                       "cleanup": "delete"},
+            "tables": [f"{KEYSPACE}.{name}" for name in TABLES],
+            "destinations": [{"type": "postgres", "name": DEMO_DESTINATION, "host": pg.host,
+                              "port": pg.port, "database": pg.database, "user": pg.user,
+                              "password": pg.password}],
+        }
+    )  # fmt: skip
+    registry = SchemaRegistry(lambda: read_schema_rows(session))
+    agent = Agent(config, registry)
+    began = time.monotonic()
+    try:
+        stats = agent.poll()
+    finally:
+        agent.close()
+    console.print(
+        f"  applied {stats.applied.get(DEMO_DESTINATION, 0)} change events to PostgreSQL in "
+        f"{time.monotonic() - began:.2f} s (database {pg.database}, schema {KEYSPACE}); "
+        f"removed {stats.segments_removed} finished segments from cdc_raw",
+        markup=False,
+    )
+    table = Table(title="casscade verify: PostgreSQL against Cassandra's SELECT *")
+    for column in ("table", "cassandra rows", "postgres rows", "result"):
+        table.add_column(column)
+    equal = True
+    with psycopg.connect(config.destinations[0].conninfo()) as conn:
+        for name in TABLES:
+            schema = registry.snapshot.by_name(KEYSPACE, name)
+            if schema is None:
+                continue
+            layout = TableLayout(schema, KEYSPACE)
+            report = compare_table(session, conn, layout, DEMO_DESTINATION)
+            equal = equal and report.equal
+            result = "equal" if report.equal else "DIFFERS " + ", ".join(report.first_keys)
+            table.add_row(report.table, str(report.source_rows), str(report.destination_rows),
+                          result)  # fmt: skip
+    console.print(table)
+    return equal
 
 
 class _Session(Protocol):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 KEYSPACE = "casscade_demo"
+TABLES = ("customers", "readings")
 
 SCHEMA = (
     f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} "
@@ -90,5 +91,5 @@ def generate(
                 "readings", Op.INSERT,
                 f"INSERT INTO {KEYSPACE}.readings (sensor_id, ts, value, unit) "
                 f"VALUES (%s, %s, %s, %s) USING TIMESTAMP {ts}",
-                (sensor, ts // 1000, round(rng.uniform(-20, 40), 3), "celsius"),
+                (sensor, base_timestamp_us // 1000 + n, round(rng.uniform(-20, 40), 3), "celsius"),
             )  # fmt: skip

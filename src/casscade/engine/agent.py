@@ -109,6 +109,7 @@ class Agent:
         """Read what became durable, apply it everywhere, clean up finished segments."""
         stats = PollStats()
         finished: list[SegmentFinished] = []
+        unknown: dict[str, int] = {}
         for record in self.tailer.poll():
             if isinstance(record, Mutation):
                 stats.mutations += 1
@@ -125,10 +126,11 @@ class Agent:
                 # longer has its data either.
                 self._advance(record.position)
                 stats.unknown_schema += 1
-                log.warning("entry_of_unknown_table", table_id=str(record.table_id),
-                            position=str(record.position))  # fmt: skip
+                unknown[str(record.table_id)] = unknown.get(str(record.table_id), 0) + 1
             else:
                 raise CorruptLogError(record)
+        for table_id, count in sorted(unknown.items()):
+            log.warning("entries_of_unknown_table_skipped", table_id=table_id, entries=count)
         for destination in self._destinations:
             self._flush(destination, stats)
         stats.segments_removed = self._clean_up(finished)

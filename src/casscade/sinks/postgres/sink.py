@@ -109,6 +109,14 @@ class PostgresSink:
         self._connection().commit()
         return None if row is None else Position(int(str(row[0])), int(str(row[1])))
 
+    def forget_position(self, node_id: str) -> None:
+        """Drop this destination's position for `node_id`: the next run starts from scratch."""
+        with self._connection().transaction():
+            self._connection().execute(
+                "DELETE FROM casscade.positions WHERE destination = %s AND node_id = %s",
+                (self.name, node_id),
+            )
+
     def apply(self, events: Sequence[ChangeEvent], *, node_id: str, position: Position) -> None:
         """Apply a batch and record `position`, in one transaction.
 
