@@ -26,7 +26,7 @@ from casscade.commitlog.errors import DecodeError
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
-from casscade.config.models import AgentConfig
+from casscade.config.models import AgentConfig, Destination
 from casscade.demo.workload import KEYSPACE, SCHEMA, TABLES, generate
 from casscade.engine.agent import Agent
 from casscade.engine.verify import compare_table
@@ -45,7 +45,6 @@ console = Console(highlight=False)
 # How many decoded changes the demo prints at the end.
 SHOWN_CHANGES = 8
 DEMO_NODE = "demo-node"
-DEMO_DESTINATION = "demo-postgres"
 
 
 def demo(
@@ -83,41 +82,56 @@ def demo(
         snapshot = build_snapshot(read_schema_rows(session))
         console.rule("3. change events decoded from cdc_raw by casscade")
         _show_decoded(stack.cassandra.layout.cdc_raw_dir, snapshot, (base_ts, base_ts + events))
-        console.rule("4. replicated into PostgreSQL, checked against Cassandra")
+        console.rule("4. replicated into PostgreSQL and TimescaleDB, checked against Cassandra")
         equal = _replicate(stack, session)
-    console.print(
-        "  Next: TimescaleDB and ClickHouse destinations (issue #4), masking (#5).", markup=False
-    )
+    console.print("  Next: the ClickHouse destination (issue #4), masking (#5).", markup=False)
     console.print(f"  Stop the stack with: casscade stack down --dir {root}", markup=False)
     if not equal:
         raise typer.Exit(1)
 
 
-def _start_clean(stack: Stack, session: _Session) -> None:
-    """Drop what an earlier demo left, so that every row comes through CDC in this run."""
-    session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
-    with psycopg.connect(stack.settings.postgres.dsn()) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {KEYSPACE} CASCADE")
-    sink = PostgresSink(stack.settings.postgres.dsn(), name=DEMO_DESTINATION)
-    try:
-        sink.forget_position(DEMO_NODE)
-    finally:
-        sink.close()
-
-
-def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver Session, untyped
-    """Run the agent once over cdc_raw into the stack's PostgreSQL, then verify every table."""
-    pg = stack.settings.postgres
-    config = AgentConfig.model_validate(
+def _demo_config(stack: Stack) -> AgentConfig:
+    """The agent's configuration for the demo: the stack's PostgreSQL and TimescaleDB."""
+    pg, ts = stack.settings.postgres, stack.settings.timescaledb
+    return AgentConfig.model_validate(
         {
             "source": {"node_id": DEMO_NODE, "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
                        "cleanup": "delete"},
             "tables": [f"{KEYSPACE}.{name}" for name in TABLES],
-            "destinations": [{"type": "postgres", "name": DEMO_DESTINATION, "host": pg.host,
-                              "port": pg.port, "database": pg.database, "user": pg.user,
-                              "password": pg.password}],
+            "destinations": [
+                {"type": "postgres", "name": "demo-postgres", "host": pg.host, "port": pg.port,
+                 "database": pg.database, "user": pg.user, "password": pg.password},
+                {"type": "timescaledb", "name": "demo-timescaledb", "host": ts.host,
+                 "port": ts.port, "database": ts.database, "user": ts.user,
+                 "hypertables": {f"{KEYSPACE}.readings": "ts"},
+                 "prepared_statements": False},
+            ],
         }
     )  # fmt: skip
+
+
+def _connect(destination: Destination) -> psycopg.Connection[tuple[object, ...]]:
+    prepare = 5 if destination.prepared_statements else None
+    return psycopg.connect(destination.conninfo(), prepare_threshold=prepare)
+
+
+def _start_clean(stack: Stack, session: _Session) -> None:
+    """Drop what an earlier demo left, so that every row comes through CDC in this run."""
+    session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    for destination in _demo_config(stack).destinations:
+        with _connect(destination) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {KEYSPACE} CASCADE")
+        sink = PostgresSink(destination.conninfo(), name=destination.name,
+                            prepared_statements=destination.prepared_statements)  # fmt: skip
+        try:
+            sink.forget_position(DEMO_NODE)
+        finally:
+            sink.close()
+
+
+def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver Session, untyped
+    """Run the agent once over cdc_raw into PostgreSQL and TimescaleDB, then verify."""
+    config = _demo_config(stack)
     registry = SchemaRegistry(lambda: read_schema_rows(session))
     agent = Agent(config, registry)
     began = time.monotonic()
@@ -126,26 +140,27 @@ def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver S
     finally:
         agent.close()
     console.print(
-        f"  applied {stats.applied.get(DEMO_DESTINATION, 0)} change events to PostgreSQL in "
-        f"{time.monotonic() - began:.2f} s (database {pg.database}, schema {KEYSPACE}); "
-        f"removed {stats.segments_removed} finished segments from cdc_raw",
+        f"  applied in {time.monotonic() - began:.2f} s: "
+        + ", ".join(f"{count} change events to {name}" for name, count in stats.applied.items())
+        + f"; removed {stats.segments_removed} finished segments from cdc_raw",
         markup=False,
     )
-    table = Table(title="casscade verify: PostgreSQL against Cassandra's SELECT *")
-    for column in ("table", "cassandra rows", "postgres rows", "result"):
+    table = Table(title="casscade verify: each destination against Cassandra's SELECT *")
+    for column in ("destination", "table", "cassandra rows", "rows", "result"):
         table.add_column(column)
     equal = True
-    with psycopg.connect(config.destinations[0].conninfo()) as conn:
-        for name in TABLES:
-            schema = registry.snapshot.by_name(KEYSPACE, name)
-            if schema is None:
-                continue
-            layout = TableLayout(schema, KEYSPACE)
-            report = compare_table(session, conn, layout, DEMO_DESTINATION)
-            equal = equal and report.equal
-            result = "equal" if report.equal else "DIFFERS " + ", ".join(report.first_keys)
-            table.add_row(report.table, str(report.source_rows), str(report.destination_rows),
-                          result)  # fmt: skip
+    for destination in config.destinations:
+        with _connect(destination) as conn:
+            for name in TABLES:
+                schema = registry.snapshot.by_name(KEYSPACE, name)
+                if schema is None:
+                    continue
+                layout = TableLayout(schema, KEYSPACE)
+                report = compare_table(session, conn, layout, destination.name)
+                equal = equal and report.equal
+                result = "equal" if report.equal else "DIFFERS " + ", ".join(report.first_keys)
+                table.add_row(destination.name, name, str(report.source_rows),
+                              str(report.destination_rows), result)  # fmt: skip
     console.print(table)
     return equal
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -56,6 +56,10 @@ class PostgresDestination(BaseModel):
     user: str
     password: SecretStr | None = None
     schema_prefix: str = ""
+    prepared_statements: bool = Field(
+        default=True,
+        description="Server-side prepared statements; off for PGlite (the local TimescaleDB).",
+    )
     tables: tuple[str, ...] | None = Field(
         default=None, description="Tables this destination gets; all configured ones if unset."
     )
@@ -69,7 +73,17 @@ class PostgresDestination(BaseModel):
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
 
 
-Destination = PostgresDestination
+class TimescaleDestination(PostgresDestination):
+    """A TimescaleDB destination: PostgreSQL mirror tables, some of them hypertables."""
+
+    type: Literal["timescaledb"]  # type: ignore[assignment]
+    hypertables: dict[str, str] = Field(
+        default_factory=dict,
+        description="keyspace.table -> time column (a primary key column) of its hypertable.",
+    )
+
+
+Destination = Annotated[PostgresDestination | TimescaleDestination, Field(discriminator="type")]
 
 
 class BatchConfig(BaseModel):

@@ -18,7 +18,7 @@ import structlog
 from casscade.commitlog.mutation import Mutation, SkippedMutation, UnknownSchema
 from casscade.commitlog.position import Position
 from casscade.commitlog.sections import CorruptSection
-from casscade.config.models import AgentConfig, PostgresDestination
+from casscade.config.models import AgentConfig, Destination, TimescaleDestination
 from casscade.errors import CasscadeError, SinkError
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
@@ -45,7 +45,7 @@ class CorruptLogError(CasscadeError):
 
 @dataclass(slots=True)
 class _Destination:
-    config: PostgresDestination
+    config: Destination
     sink: PostgresSink
     tables: frozenset[str]
     position: Position | None
@@ -88,8 +88,15 @@ class Agent:
                 if s.index is not None and s.index.completed and s.segment_id < start.segment_id
             ])  # fmt: skip
 
-    def _open(self, config: PostgresDestination) -> _Destination:
-        sink = PostgresSink(config.conninfo(), name=config.name, schema_prefix=config.schema_prefix)
+    def _open(self, config: Destination) -> _Destination:
+        hypertables = config.hypertables if isinstance(config, TimescaleDestination) else {}
+        sink = PostgresSink(
+            config.conninfo(),
+            name=config.name,
+            schema_prefix=config.schema_prefix,
+            hypertables=hypertables,
+            prepared_statements=config.prepared_statements,
+        )
         tables = frozenset(self.config.tables_for(config))
         for name in sorted(tables):
             keyspace, table = name.split(".", 1)

@@ -15,7 +15,7 @@ collections, UDTs, tuples, vectors, counters, static columns, `time` or `duratio
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import psycopg
 
@@ -52,14 +52,29 @@ _OFFSETS_DDL = (
 class PostgresSink:
     """Mirrors tables into one PostgreSQL database."""
 
-    def __init__(self, conninfo: str, *, name: str = "postgres", schema_prefix: str = "") -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        name: str = "postgres",
+        schema_prefix: str = "",
+        hypertables: Mapping[str, str] | None = None,
+        prepared_statements: bool = True,
+    ) -> None:
         """Args:
         conninfo: libpq connection string.
         name: the destination's name (positions are kept per name and node).
         schema_prefix: prefixed to the keyspace to name the PostgreSQL schema of its tables.
+        hypertables: TimescaleDB: `keyspace.table` -> the time column (a primary key column)
+            on which its state table becomes a hypertable. Empty for plain PostgreSQL.
+        prepared_statements: let psycopg prepare repeated statements on the server. Off for
+            servers where that breaks, such as the local stack's PGlite TimescaleDB (one
+            shared session, so statement names of several clients collide).
         """
         self.name = name
         self.schema_prefix = schema_prefix
+        self.hypertables = dict(hypertables or {})
+        self.prepared_statements = prepared_statements
         self._conninfo = conninfo
         self._layouts: dict[str, TableLayout] = {}
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -67,7 +82,11 @@ class PostgresSink:
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
             try:
-                self._conn = psycopg.connect(self._conninfo, connect_timeout=10)
+                self._conn = psycopg.connect(
+                    self._conninfo,
+                    connect_timeout=10,
+                    prepare_threshold=5 if self.prepared_statements else None,
+                )
             except psycopg.OperationalError as exc:
                 raise TransientSinkError(self.name, str(exc).splitlines()[0]) from exc
             with self._conn.transaction():
@@ -92,8 +111,23 @@ class PostgresSink:
             with conn.transaction():
                 for statement in statements:
                     conn.execute(statement)
+                if key in self.hypertables:
+                    conn.execute(
+                        "SELECT create_hypertable(%s, by_range(%s), if_not_exists => TRUE)",
+                        (layout.qualified("__state"), self._time_column(table)),
+                    )
             self._layouts[key] = layout
         return self._layouts[key]
+
+    def _time_column(self, table: TableSchema) -> str:
+        column = self.hypertables[table.qualified_name]
+        keys = {c.name: c for c in table.partition_key + table.clustering}
+        if column not in keys:
+            raise PermanentSinkError(
+                self.name,
+                f"{table.qualified_name}: hypertable column {column} must be a primary key column",
+            )
+        return column
 
     def position(self, node_id: str) -> Position | None:
         """The position this destination has committed for `node_id`, if any."""
