@@ -51,6 +51,8 @@ def run(
 ) -> None:
     """Run the agent: tail cdc_raw and keep every destination equal to Cassandra.
 
+    With --once, exit code 1 when a destination could not be updated (the others were).
+
     Examples:
 
         casscade run --config casscade.yaml
@@ -78,6 +80,11 @@ def run(
                 + f"; removed {stats.segments_removed} finished segments",
                 markup=False,
             )
+            problems = {**stats.unavailable, **agent.failed}
+            for name, problem in sorted(problems.items()):
+                console.print(f"destination {name} not updated: {problem}", markup=False)
+            if problems:
+                raise typer.Exit(1)
         else:
             agent.run(should_stop=stop.is_set, sleep=stop.wait)
     finally:

@@ -1,17 +1,23 @@
 """The agent loop: tail cdc_raw, turn mutations into events, apply them to every destination.
 
-Each destination has its own position (kept in the destination, committed with its rows) and
-its own pending batch; an entry is handed to a destination only if it lies after that
-destination's position, so after a crash every destination resumes from where it committed,
-and anything replayed is absorbed by the sinks' last-write-wins rule. A segment Cassandra has
-COMPLETED is deleted (or archived) from cdc_raw once every destination has committed past it.
+Each destination is independent: it has its own position (kept in the destination and
+committed with its rows), its own reader of cdc_raw starting at that position, and its own
+batches. A destination that fails with a transient error (unreachable, restarting) is retried
+with exponential backoff and jitter and, when it comes back, catches up from its own
+position; the others never wait for it. After a crash every destination resumes from what it
+committed; anything replayed is absorbed by the sinks' last-write-wins rule. A segment
+Cassandra has COMPLETED is deleted (or archived) once every destination has committed past
+it, so the slowest destination holds `cdc_raw` space, never data.
 """
 
 from __future__ import annotations
 
+import random
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
@@ -19,7 +25,7 @@ from casscade.commitlog.mutation import Mutation, SkippedMutation, UnknownSchema
 from casscade.commitlog.position import Position
 from casscade.commitlog.sections import CorruptSection
 from casscade.config.models import AgentConfig, Destination, TimescaleDestination
-from casscade.errors import CasscadeError, SinkError
+from casscade.errors import CasscadeError, PermanentSinkError, SinkError, TransientSinkError
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
 from casscade.sinks.postgres.sink import PostgresSink
@@ -30,6 +36,10 @@ from casscade.source.tailer import CdcTailer, SegmentFinished
 log = structlog.get_logger(__name__)
 # The offset of a position that stands for "all of this segment" (larger than any segment).
 END_OF_SEGMENT = 1 << 62
+# Retry delays of an unavailable destination: 0.5 s doubling to 30 s, each with +-25% jitter
+# so that agents on many nodes do not retry in step.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
 
 
 class CorruptLogError(CasscadeError):
@@ -45,11 +55,23 @@ class CorruptLogError(CasscadeError):
 
 @dataclass(slots=True)
 class _Destination:
+    """One destination's state in the agent."""
+
     config: Destination
     sink: PostgresSink
     tables: frozenset[str]
-    position: Position | None
+    tailer: CdcTailer | None = None  # None until the destination was reached once
+    position: Position | None = None
+    last: Position | None = None  # the newest entry read for it (not yet committed)
     pending: list[ChangeEvent] = field(default_factory=list)
+    finished: set[int] = field(default_factory=set)  # segments it committed entirely
+    failures: int = 0
+    retry_at: float = 0.0
+    failed: str | None = None  # a permanent error: no more attempts
+
+    @property
+    def name(self) -> str:
+        return self.config.name
 
 
 @dataclass(slots=True)
@@ -59,138 +81,178 @@ class PollStats:
     mutations: int = 0
     events: int = 0
     applied: dict[str, int] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
     unknown_schema: int = 0
     segments_removed: int = 0
 
 
-def _behind(destination: _Destination, segment_id: int) -> bool:
-    """Whether the destination may still need entries of segment `segment_id`."""
-    return destination.position is None or destination.position.segment_id < segment_id
+def _sink_for(config: Destination) -> PostgresSink:
+    hypertables = config.hypertables if isinstance(config, TimescaleDestination) else {}
+    return PostgresSink(
+        config.conninfo(),
+        name=config.name,
+        schema_prefix=config.schema_prefix,
+        hypertables=hypertables,
+        prepared_statements=config.prepared_statements,
+    )
 
 
 class Agent:
     """One node's agent."""
 
-    def __init__(self, config: AgentConfig, registry: SchemaRegistry) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        registry: SchemaRegistry,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.registry = registry
-        self._destinations = [self._open(d) for d in config.destinations]
-        positions = [d.position for d in self._destinations]
-        start = None if any(p is None for p in positions) else min(p for p in positions if p)
-        self.tailer = CdcTailer(config.source.cdc_raw_dir, registry, start=start)
-        self._last: Position | None = start
-        if start is not None:
-            # Segments every destination committed past before a restart: the tailer will not
-            # visit them again, so they are cleaned up here.
-            self._clean_up([
-                SegmentFinished(s.segment_id, s.path, by_link_count=False)
-                for s in scan_cdc_raw(config.source.cdc_raw_dir)
-                if s.index is not None and s.index.completed and s.segment_id < start.segment_id
-            ])  # fmt: skip
-
-    def _open(self, config: Destination) -> _Destination:
-        hypertables = config.hypertables if isinstance(config, TimescaleDestination) else {}
-        sink = PostgresSink(
-            config.conninfo(),
-            name=config.name,
-            schema_prefix=config.schema_prefix,
-            hypertables=hypertables,
-            prepared_statements=config.prepared_statements,
-        )
-        tables = frozenset(self.config.tables_for(config))
-        for name in sorted(tables):
-            keyspace, table = name.split(".", 1)
-            schema = self.registry.snapshot.by_name(keyspace, table)
-            if schema is None:
-                schema = self.registry.refresh().by_name(keyspace, table)
-            if schema is None:
-                raise SinkError(config.name, f"table {name} does not exist in Cassandra")
-            sink.ensure_table(schema)
-        return _Destination(config, sink, tables, sink.position(self.config.source.node_id))
+        self._clock = clock
+        self._destinations = [
+            _Destination(d, _sink_for(d), frozenset(config.tables_for(d)))
+            for d in config.destinations
+        ]
 
     def close(self) -> None:
         for destination in self._destinations:
             destination.sink.close()
 
+    @property
+    def failed(self) -> dict[str, str]:
+        """Destinations stopped by a permanent error, with the error."""
+        return {d.name: d.failed for d in self._destinations if d.failed is not None}
+
     def poll(self) -> PollStats:
-        """Read what became durable, apply it everywhere, clean up finished segments."""
+        """One pass: every available destination reads and applies what it has not yet."""
         stats = PollStats()
-        finished: list[SegmentFinished] = []
-        unknown: dict[str, int] = {}
-        for record in self.tailer.poll():
-            if isinstance(record, Mutation):
-                stats.mutations += 1
-                self._route(record, stats)
-            elif isinstance(record, SegmentFinished):
-                finished.append(record)
-                # Every entry of it was handed out: positions may move past it even when none
-                # of its entries was for a replicated table.
-                self._advance(Position(record.segment_id, END_OF_SEGMENT))
-            elif isinstance(record, SkippedMutation):
-                self._advance(record.position)  # a keyspace without CDC tables
-            elif isinstance(record, UnknownSchema):
-                # Still unknown after a refresh: the table was dropped, and Cassandra no
-                # longer has its data either.
-                self._advance(record.position)
-                stats.unknown_schema += 1
-                unknown[str(record.table_id)] = unknown.get(str(record.table_id), 0) + 1
-            else:
-                raise CorruptLogError(record)
-        for table_id, count in sorted(unknown.items()):
-            log.warning("entries_of_unknown_table_skipped", table_id=table_id, entries=count)
         for destination in self._destinations:
-            self._flush(destination, stats)
-        stats.segments_removed = self._clean_up(finished)
+            if destination.failed is not None or self._clock() < destination.retry_at:
+                continue
+            try:
+                self._poll_destination(destination, stats)
+            except TransientSinkError as exc:
+                self._back_off(destination, exc, stats)
+            except PermanentSinkError as exc:
+                destination.failed = exc.problem
+                # The problem in one line, no traceback: it is about data or configuration.
+                log.error(  # noqa: TRY400
+                    "destination_failed", destination=destination.name, error=exc.problem
+                )
+        stats.segments_removed = self._clean_up()
         return stats
 
-    def _advance(self, position: Position) -> None:
-        if self._last is None or position > self._last:
-            self._last = position
+    def _back_off(self, destination: _Destination, exc: SinkError, stats: PollStats) -> None:
+        """Forget the unapplied batch and retry later from the committed position."""
+        destination.failures += 1
+        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (destination.failures - 1))
+        delay *= random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not a secret
+        destination.retry_at = self._clock() + delay
+        destination.pending.clear()
+        destination.tailer = None  # re-read from its committed position when it is back
+        stats.unavailable[destination.name] = exc.problem
+        log.warning("destination_unavailable", destination=destination.name,
+                    error=exc.problem, retry_in_s=round(delay, 2))  # fmt: skip
 
-    def _route(self, mutation: Mutation, stats: PollStats) -> None:
-        events = mutation_to_events(mutation)
+    def _prepare(self, destination: _Destination) -> CdcTailer:
+        """Reach the destination: its tables, its position, a reader from that position."""
+        if destination.tailer is not None:
+            return destination.tailer
+        for name in sorted(destination.tables):
+            keyspace, table = name.split(".", 1)
+            schema = self.registry.snapshot.by_name(keyspace, table)
+            if schema is None:
+                schema = self.registry.refresh().by_name(keyspace, table)
+            if schema is None:
+                raise PermanentSinkError(destination.name, f"table {name} does not exist")
+            destination.sink.ensure_table(schema)
+        destination.position = destination.sink.position(self.config.source.node_id)
+        destination.last = destination.position
+        destination.tailer = CdcTailer(
+            self.config.source.cdc_raw_dir, self.registry, start=destination.position
+        )
+        if destination.failures:
+            log.info("destination_available", destination=destination.name)
+        destination.failures = 0
+        return destination.tailer
+
+    def _poll_destination(self, destination: _Destination, stats: PollStats) -> None:
+        tailer = self._prepare(destination)
+        finished: list[int] = []
+        unknown = 0
+        for record in tailer.poll():
+            if isinstance(record, Mutation):
+                stats.mutations += 1
+                self._route(destination, record, stats)
+            elif isinstance(record, SegmentFinished):
+                finished.append(record.segment_id)
+                # Every entry of it was handed out: the position may move past it even when
+                # none of its entries was for a replicated table.
+                _advance(destination, Position(record.segment_id, END_OF_SEGMENT))
+            elif isinstance(record, (SkippedMutation, UnknownSchema)):
+                # Other keyspaces, or a table dropped since (Cassandra no longer has its data).
+                unknown += isinstance(record, UnknownSchema)
+                _advance(destination, record.position)
+            else:
+                raise CorruptLogError(record)
+        if unknown:
+            stats.unknown_schema += unknown
+            log.warning("entries_of_unknown_table_skipped", destination=destination.name,
+                        entries=unknown)  # fmt: skip
+        self._flush(destination, stats)
+        destination.finished.update(finished)
+
+    def _route(self, destination: _Destination, mutation: Mutation, stats: PollStats) -> None:
+        _advance(destination, mutation.position)
+        if destination.position is not None and mutation.position <= destination.position:
+            return
+        events = [
+            e for e in mutation_to_events(mutation) if e.qualified_table in destination.tables
+        ]
         stats.events += len(events)
-        self._advance(mutation.position)
-        for destination in self._destinations:
-            if destination.position is not None and mutation.position <= destination.position:
-                continue
-            wanted = destination.tables
-            destination.pending.extend(e for e in events if e.qualified_table in wanted)
-            if len(destination.pending) >= self.config.batch.max_events:
-                self._flush(destination, stats)
+        destination.pending.extend(events)
+        if len(destination.pending) >= self.config.batch.max_events:
+            self._flush(destination, stats)
 
     def _flush(self, destination: _Destination, stats: PollStats) -> None:
-        last = self._last
+        last = destination.last
         if last is None or (destination.position is not None and destination.position >= last):
             return
         destination.sink.apply(
             destination.pending, node_id=self.config.source.node_id, position=last
         )
-        name = destination.config.name
-        stats.applied[name] = stats.applied.get(name, 0) + len(destination.pending)
-        log.info("batch_applied", destination=name, events=len(destination.pending),
-                 position=str(last))  # fmt: skip
+        stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
+            destination.pending
+        )
+        log.info("batch_applied", destination=destination.name,
+                 events=len(destination.pending), position=str(last))  # fmt: skip
         destination.pending.clear()
         destination.position = last
 
-    def _clean_up(self, finished: list[SegmentFinished]) -> int:
-        """Remove finished segments every destination has committed past."""
+    def _clean_up(self) -> int:
+        """Remove COMPLETED segments that every destination has committed past."""
         mode = self.config.source.cleanup
         if mode == "keep":
             return 0
         removed = 0
-        for segment in finished:
-            if any(_behind(d, segment.segment_id) for d in self._destinations):
+        for segment in scan_cdc_raw(self.config.source.cdc_raw_dir):
+            if segment.index is None or not segment.index.completed:
                 continue
-            index = segment.path.with_name(f"{segment.path.stem}_cdc.idx")
-            for path in (segment.path, index):
-                if mode == "archive" and self.config.source.archive_dir is not None:
-                    shutil.move(str(path), self.config.source.archive_dir / path.name)
-                else:
-                    path.unlink(missing_ok=True)
+            if not all(_done_with(d, segment.segment_id) for d in self._destinations):
+                continue
+            for path in (segment.path, segment.index_path):
+                self._dispose(path, mode)
             removed += 1
             log.info("segment_removed", segment=segment.segment_id, mode=mode)
         return removed
+
+    def _dispose(self, path: Path, mode: str) -> None:
+        archive = self.config.source.archive_dir
+        if mode == "archive" and archive is not None:
+            shutil.move(str(path), archive / path.name)
+        else:
+            path.unlink(missing_ok=True)
 
     def run(self, *, should_stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
         """Poll until `should_stop()`; sleep the configured interval when idle."""
@@ -199,3 +261,17 @@ class Agent:
             stats = self.poll()
             if stats.mutations == 0:
                 sleep(interval)
+
+
+def _advance(destination: _Destination, position: Position) -> None:
+    if destination.last is None or position > destination.last:
+        destination.last = position
+
+
+def _done_with(destination: _Destination, segment_id: int) -> bool:
+    """Whether the destination has committed every entry of the segment."""
+    if segment_id in destination.finished:
+        return True
+    # Committed beyond it before this process started (the reader never visits it again).
+    position = destination.position
+    return position is not None and position.segment_id > segment_id

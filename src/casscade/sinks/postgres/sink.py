@@ -14,8 +14,9 @@ collections, UDTs, tuples, vectors, counters, static columns, `time` or `duratio
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
 
@@ -81,18 +82,28 @@ class PostgresSink:
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
-            try:
+            with self._driver_errors():
                 self._conn = psycopg.connect(
                     self._conninfo,
                     connect_timeout=10,
                     prepare_threshold=5 if self.prepared_statements else None,
                 )
-            except psycopg.OperationalError as exc:
-                raise TransientSinkError(self.name, str(exc).splitlines()[0]) from exc
-            with self._conn.transaction():
-                for statement in _OFFSETS_DDL:
-                    self._conn.execute(statement)
+                with self._conn.transaction():
+                    for statement in _OFFSETS_DDL:
+                        self._conn.execute(statement)
         return self._conn
+
+    @contextlib.contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        """Turn psycopg's errors into the project's; drop a connection that broke."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            error = classify(self.name, exc)
+            if isinstance(error, TransientSinkError) and self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise error from exc
 
     def close(self) -> None:
         if self._conn is not None:
@@ -108,7 +119,7 @@ class PostgresSink:
             except UnsupportedColumnError as exc:
                 raise PermanentSinkError(self.name, f"{key}: not supported yet: {exc}") from exc
             conn = self._connection()
-            with conn.transaction():
+            with self._driver_errors(), conn.transaction():
                 for statement in statements:
                     conn.execute(statement)
                 if key in self.hypertables:
@@ -131,22 +142,21 @@ class PostgresSink:
 
     def position(self, node_id: str) -> Position | None:
         """The position this destination has committed for `node_id`, if any."""
-        row = (
-            self._connection()
-            .execute(
+        conn = self._connection()
+        with self._driver_errors():
+            row = conn.execute(
                 "SELECT segment_id, position FROM casscade.positions "
                 "WHERE destination = %s AND node_id = %s",
                 (self.name, node_id),
-            )
-            .fetchone()
-        )
-        self._connection().commit()
+            ).fetchone()
+            conn.commit()
         return None if row is None else Position(int(str(row[0])), int(str(row[1])))
 
     def forget_position(self, node_id: str) -> None:
         """Drop this destination's position for `node_id`: the next run starts from scratch."""
-        with self._connection().transaction():
-            self._connection().execute(
+        conn = self._connection()
+        with self._driver_errors(), conn.transaction():
+            conn.execute(
                 "DELETE FROM casscade.positions WHERE destination = %s AND node_id = %s",
                 (self.name, node_id),
             )
@@ -159,24 +169,36 @@ class PostgresSink:
             PermanentSinkError: a table or value the sink cannot hold.
         """
         conn = self._connection()
-        try:
-            with conn.transaction():
-                for event in events:
-                    layout = self._layouts.get(event.qualified_table)
-                    if layout is None:
-                        raise PermanentSinkError(self.name, f"{event.qualified_table}: unknown")
-                    _apply_event(conn, layout, event)
-                conn.execute(
-                    "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
-                    "segment_id = EXCLUDED.segment_id, position = EXCLUDED.position, "
-                    "updated_at = now()",
-                    (self.name, node_id, position.segment_id, position.offset),
-                )
-        except psycopg.OperationalError as exc:
-            raise TransientSinkError(self.name, str(exc).splitlines()[0]) from exc
-        except psycopg.DataError as exc:
-            raise PermanentSinkError(self.name, str(exc).splitlines()[0]) from exc
+        with self._driver_errors(), conn.transaction():
+            for event in events:
+                layout = self._layouts.get(event.qualified_table)
+                if layout is None:
+                    raise PermanentSinkError(self.name, f"{event.qualified_table}: unknown")
+                _apply_event(conn, layout, event)
+            conn.execute(
+                "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
+                "segment_id = EXCLUDED.segment_id, position = EXCLUDED.position, "
+                "updated_at = now()",
+                (self.name, node_id, position.segment_id, position.offset),
+            )
+
+
+# psycopg error classes worth a retry: the server is unreachable, restarting, or the
+# transaction lost a serialization or deadlock conflict. Everything else is about the data or
+# the schema, and retrying would fail the same way.
+_TRANSIENT: tuple[type[psycopg.Error], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def classify(destination: str, exc: psycopg.Error) -> TransientSinkError | PermanentSinkError:
+    """The project's error for a psycopg error: transient (retry) or permanent."""
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, _TRANSIENT):
+        return TransientSinkError(destination, message)
+    return PermanentSinkError(destination, message)
 
 
 def _key_values(layout: TableLayout, event: ChangeEvent) -> list[object]:
