@@ -21,7 +21,8 @@ def restore_test_settings(stack: Stack) -> Iterator[Stack]:
 
 def test_demo_decodes_one_event_per_write(restore_test_settings: Stack) -> None:
     """The demo writes its workload, decodes every write back as a change event, replicates
-    them into PostgreSQL and TimescaleDB, finds every table equal to Cassandra's, exits 0."""
+    them into PostgreSQL, TimescaleDB and ClickHouse, finds every table equal to Cassandra's,
+    and exits 0."""
     stack = restore_test_settings
     result = subprocess.run(
         [sys.executable, "-c", "from casscade.cli.main import main; main()",
@@ -33,8 +34,8 @@ def test_demo_decodes_one_event_per_write(restore_test_settings: Stack) -> None:
     assert found is not None, result.stdout[-2000:]
     assert found.group(1) == found.group(2) == "400"
     assert "COMPLETED" in result.stdout or "live" in result.stdout
-    # Step 4: replicated into PostgreSQL and TimescaleDB, each table verified against Cassandra.
-    for destination in ("demo-postgres", "demo-timescaledb"):
+    # Step 4: replicated into every destination, each table verified against Cassandra.
+    for destination in ("demo-postgres", "demo-timescaledb", "demo-clickhouse"):
         found = re.search(rf"400 change events to\s+{destination}", result.stdout)
         assert found is not None, result.stdout[-3000:]
-    assert len(re.findall(r"│ equal\s*│", result.stdout)) == 4, result.stdout[-3000:]
+    assert len(re.findall(r"│ equal\s*│", result.stdout)) == 6, result.stdout[-3000:]

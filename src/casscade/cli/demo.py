@@ -26,14 +26,12 @@ from casscade.commitlog.errors import DecodeError
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
-from casscade.config.models import AgentConfig, Destination
+from casscade.config.models import AgentConfig, ClickHouseDestination
 from casscade.demo.workload import KEYSPACE, SCHEMA, TABLES, generate
-from casscade.engine.agent import Agent
-from casscade.engine.verify import compare_table
+from casscade.engine.agent import Agent, sink_for
+from casscade.engine.verify import verify_destination
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
-from casscade.sinks.postgres.ddl import TableLayout
-from casscade.sinks.postgres.sink import PostgresSink
 from casscade.source.cdc_raw import CdcSegment, read_descriptor, scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
@@ -82,16 +80,19 @@ def demo(
         snapshot = build_snapshot(read_schema_rows(session))
         console.rule("3. change events decoded from cdc_raw by casscade")
         _show_decoded(stack.cassandra.layout.cdc_raw_dir, snapshot, (base_ts, base_ts + events))
-        console.rule("4. replicated into PostgreSQL and TimescaleDB, checked against Cassandra")
+        console.rule("4. replicated into PostgreSQL, TimescaleDB, ClickHouse; checked")
         equal = _replicate(stack, session)
-    console.print("  Next: the ClickHouse destination (issue #4), masking (#5).", markup=False)
+    console.print(
+        "  Next: collections and static columns in the destinations (issue #4), masking (#5).",
+        markup=False,
+    )
     console.print(f"  Stop the stack with: casscade stack down --dir {root}", markup=False)
     if not equal:
         raise typer.Exit(1)
 
 
 def _demo_config(stack: Stack) -> AgentConfig:
-    """The agent's configuration for the demo: the stack's PostgreSQL and TimescaleDB."""
+    """The agent's configuration for the demo: the stack's three destinations."""
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     return AgentConfig.model_validate(
         {
@@ -105,24 +106,28 @@ def _demo_config(stack: Stack) -> AgentConfig:
                  "port": ts.port, "database": ts.database, "user": ts.user,
                  "hypertables": {f"{KEYSPACE}.readings": "ts"},
                  "prepared_statements": False},
+                {"type": "clickhouse", "name": "demo-clickhouse",
+                 "dsn": stack.settings.clickhouse_dsn()},
             ],
         }
     )  # fmt: skip
-
-
-def _connect(destination: Destination) -> psycopg.Connection[tuple[object, ...]]:
-    prepare = 5 if destination.prepared_statements else None
-    return psycopg.connect(destination.conninfo(), prepare_threshold=prepare)
 
 
 def _start_clean(stack: Stack, session: _Session) -> None:
     """Drop what an earlier demo left, so that every row comes through CDC in this run."""
     session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
     for destination in _demo_config(stack).destinations:
-        with _connect(destination) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {KEYSPACE} CASCADE")
-        sink = PostgresSink(destination.conninfo(), name=destination.name,
-                            prepared_statements=destination.prepared_statements)  # fmt: skip
+        if isinstance(destination, ClickHouseDestination):
+            import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine
+
+            client = clickhouse_connect.get_client(dsn=destination.dsn)
+            client.command(f"DROP DATABASE IF EXISTS {KEYSPACE}")
+            client.close()
+        else:
+            prepare = 5 if destination.prepared_statements else None
+            with psycopg.connect(destination.conninfo(), prepare_threshold=prepare) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {KEYSPACE} CASCADE")
+        sink = sink_for(destination)
         try:
             sink.forget_position(DEMO_NODE)
         finally:
@@ -130,7 +135,7 @@ def _start_clean(stack: Stack, session: _Session) -> None:
 
 
 def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver Session, untyped
-    """Run the agent once over cdc_raw into PostgreSQL and TimescaleDB, then verify."""
+    """Run the agent once over cdc_raw into every destination, then verify every table."""
     config = _demo_config(stack)
     registry = SchemaRegistry(lambda: read_schema_rows(session))
     agent = Agent(config, registry)
@@ -148,19 +153,14 @@ def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver S
     table = Table(title="casscade verify: each destination against Cassandra's SELECT *")
     for column in ("destination", "table", "cassandra rows", "rows", "result"):
         table.add_column(column)
+    schemas = [s for s in (registry.snapshot.by_name(KEYSPACE, n) for n in TABLES) if s]
     equal = True
     for destination in config.destinations:
-        with _connect(destination) as conn:
-            for name in TABLES:
-                schema = registry.snapshot.by_name(KEYSPACE, name)
-                if schema is None:
-                    continue
-                layout = TableLayout(schema, KEYSPACE)
-                report = compare_table(session, conn, layout, destination.name)
-                equal = equal and report.equal
-                result = "equal" if report.equal else "DIFFERS " + ", ".join(report.first_keys)
-                table.add_row(destination.name, name, str(report.source_rows),
-                              str(report.destination_rows), result)  # fmt: skip
+        for report in verify_destination(session, destination, schemas):
+            equal = equal and report.equal
+            result = "equal" if report.equal else "DIFFERS " + ", ".join(report.first_keys)
+            table.add_row(destination.name, report.table.split(".")[1], str(report.source_rows),
+                          str(report.destination_rows), result)  # fmt: skip
     console.print(table)
     return equal
 

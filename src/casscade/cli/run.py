@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,9 +14,8 @@ from rich.table import Table
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
-from casscade.engine.verify import TableReport, compare_table
+from casscade.engine.verify import TableReport, verify_destination
 from casscade.errors import ConfigError, SourceUnavailableError
-from casscade.sinks.postgres.ddl import TableLayout
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 
@@ -105,14 +103,14 @@ def verify(config_path: Path = ConfigOption) -> None:
     reports: list[TableReport] = []
     try:
         for destination in config.destinations:
-            with psycopg.connect(destination.conninfo()) as conn:
-                for name in config.tables_for(destination):
-                    keyspace, table = name.split(".", 1)
-                    schema = registry.snapshot.by_name(keyspace, table)
-                    if schema is None:
-                        raise ConfigError("tables", f"{name} does not exist in Cassandra")
-                    layout = TableLayout(schema, destination.schema_prefix + keyspace)
-                    reports.append(compare_table(session, conn, layout, destination.name))  # type: ignore[arg-type]
+            tables = []
+            for name in config.tables_for(destination):
+                keyspace, table = name.split(".", 1)
+                schema = registry.snapshot.by_name(keyspace, table)
+                if schema is None:
+                    raise ConfigError("tables", f"{name} does not exist in Cassandra")
+                tables.append(schema)
+            reports.extend(verify_destination(session, destination, tables))  # type: ignore[arg-type]
     finally:
         cluster.shutdown()  # type: ignore[attr-defined]
     _print_reports(reports)

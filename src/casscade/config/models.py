@@ -83,7 +83,22 @@ class TimescaleDestination(PostgresDestination):
     )
 
 
-Destination = Annotated[PostgresDestination | TimescaleDestination, Field(discriminator="type")]
+class ClickHouseDestination(BaseModel):
+    """A ClickHouse destination: `chdb:///path` (embedded) or a server URL."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["clickhouse"]
+    name: str = Field(min_length=1)
+    dsn: str = Field(description="chdb:///absolute/path, or http(s)://host:8123 for a server.")
+    database_prefix: str = ""
+    tables: tuple[str, ...] | None = None
+
+
+Destination = Annotated[
+    PostgresDestination | TimescaleDestination | ClickHouseDestination,
+    Field(discriminator="type"),
+]
 
 
 class BatchConfig(BaseModel):

@@ -24,10 +24,17 @@ import structlog
 from casscade.commitlog.mutation import Mutation, SkippedMutation, UnknownSchema
 from casscade.commitlog.position import Position
 from casscade.commitlog.sections import CorruptSection
-from casscade.config.models import AgentConfig, Destination, TimescaleDestination
+from casscade.config.models import (
+    AgentConfig,
+    ClickHouseDestination,
+    Destination,
+    TimescaleDestination,
+)
 from casscade.errors import CasscadeError, PermanentSinkError, SinkError, TransientSinkError
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
+from casscade.sinks.base import Sink
+from casscade.sinks.clickhouse.sink import ClickHouseSink
 from casscade.sinks.postgres.sink import PostgresSink
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
@@ -58,7 +65,7 @@ class _Destination:
     """One destination's state in the agent."""
 
     config: Destination
-    sink: PostgresSink
+    sink: Sink
     tables: frozenset[str]
     tailer: CdcTailer | None = None  # None until the destination was reached once
     position: Position | None = None
@@ -86,7 +93,10 @@ class PollStats:
     segments_removed: int = 0
 
 
-def _sink_for(config: Destination) -> PostgresSink:
+def sink_for(config: Destination) -> Sink:
+    """The sink of a configured destination."""
+    if isinstance(config, ClickHouseDestination):
+        return ClickHouseSink(config.dsn, name=config.name, database_prefix=config.database_prefix)
     hypertables = config.hypertables if isinstance(config, TimescaleDestination) else {}
     return PostgresSink(
         config.conninfo(),
@@ -111,7 +121,7 @@ class Agent:
         self.registry = registry
         self._clock = clock
         self._destinations = [
-            _Destination(d, _sink_for(d), frozenset(config.tables_for(d)))
+            _Destination(d, sink_for(d), frozenset(config.tables_for(d)))
             for d in config.destinations
         ]
 

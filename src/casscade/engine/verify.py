@@ -9,15 +9,20 @@ tests and for checks on tables that fit in memory.
 from __future__ import annotations
 
 import datetime
+import decimal
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import psycopg
 
 from casscade.commitlog.schema import ColumnKind, TableSchema
-from casscade.sinks.postgres.ddl import TableLayout, quote
+from casscade.config.models import ClickHouseDestination, Destination
+from casscade.sinks.clickhouse.ddl import ClickHouseLayout
+from casscade.sinks.clickhouse.ddl import quote as ch_quote
+from casscade.sinks.postgres.ddl import TableLayout
+from casscade.sinks.postgres.ddl import quote as pg_quote
 
 # How many differing keys a report names.
 SHOWN_KEYS = 5
@@ -51,6 +56,8 @@ def comparable(value: object) -> object:
         return str(value)
     if isinstance(value, (bytes, memoryview)):
         return bytes(value) or None  # Cassandra returns an empty blob as null
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # ClickHouse keeps decimals as their exact text
     if hasattr(value, "date") and type(value).__name__ == "Date":  # the driver's Date
         return value.date()
     return value
@@ -62,30 +69,27 @@ class CqlSession(Protocol):
     def execute(self, query: str) -> Iterable[Sequence[object]]: ...
 
 
+Fetch = Callable[[list[str]], Iterable[Sequence[object]]]
+
+
 def compare_table(
-    session: CqlSession,
-    conn: psycopg.Connection[tuple[object, ...]],
-    layout: TableLayout,
-    name: str,
+    session: CqlSession, table: TableSchema, fetch: Fetch, destination: str
 ) -> TableReport:
-    """Compare one table of one destination with Cassandra."""
-    table: TableSchema = layout.table
-    keys = [c.name for c in layout.keys]
+    """Compare one table with Cassandra; `fetch(columns)` reads them from the destination."""
+    keys = [c.name for c in table.partition_key + table.clustering]
     values = [c.name for c in table.columns.values() if c.kind is ColumnKind.REGULAR]
     columns = keys + sorted(values)
     # Identifiers only, each quoted where CQL needs it.
     cql = (f"SELECT {', '.join(_cql_name(c) for c in columns)} "  # noqa: S608
            f"FROM {_cql_name(table.keyspace)}.{_cql_name(table.name)}")  # fmt: skip
     source = _rows(session.execute(cql), len(keys))
-    # Identifiers only, each quoted.
-    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {layout.qualified()}"  # noqa: S608
-    target = _rows(conn.execute(sql).fetchall(), len(keys))
+    target = _rows(fetch(columns), len(keys))
     missing = [k for k in source if k not in target]
     extra = [k for k in target if k not in source]
     different = [k for k in source if k in target and source[k] != target[k]]
     shown = (missing + extra + different)[:SHOWN_KEYS]
     return TableReport(
-        destination=name,
+        destination=destination,
         table=table.qualified_name,
         source_rows=len(source),
         destination_rows=len(target),
@@ -94,6 +98,52 @@ def compare_table(
         different=len(different),
         first_keys=tuple(repr(k) for k in shown),
     )
+
+
+def verify_destination(
+    session: CqlSession, destination: Destination, tables: Sequence[TableSchema]
+) -> list[TableReport]:
+    """Compare every given table of one destination (PostgreSQL, TimescaleDB or ClickHouse)."""
+    if isinstance(destination, ClickHouseDestination):
+        return _verify_clickhouse(session, destination, tables)
+    prepare = 5 if destination.prepared_statements else None
+    reports = []
+    with psycopg.connect(destination.conninfo(), prepare_threshold=prepare) as conn:
+        for table in tables:
+            view = TableLayout(table, destination.schema_prefix + table.keyspace).qualified()
+
+            def fetch(columns: list[str], view: str = view) -> list[tuple[object, ...]]:
+                # Identifiers only, each quoted.
+                sql = f"SELECT {', '.join(pg_quote(c) for c in columns)} FROM {view}"  # noqa: S608
+                return conn.execute(sql).fetchall()
+
+            reports.append(compare_table(session, table, fetch, destination.name))
+    return reports
+
+
+def _verify_clickhouse(
+    session: CqlSession, destination: ClickHouseDestination, tables: Sequence[TableSchema]
+) -> list[TableReport]:
+    import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine when chDB
+
+    client = clickhouse_connect.get_client(dsn=destination.dsn)
+    reports = []
+    try:
+        for table in tables:
+            layout = ClickHouseLayout(table, destination.database_prefix + table.keyspace)
+            blobs = {c.name: "bytes" for c in table.columns.values() if c.type_text == "blob"}
+
+            def fetch(columns: list[str], layout: ClickHouseLayout = layout,
+                      blobs: dict[str, str] = blobs) -> Iterable[Sequence[object]]:  # fmt: skip
+                # Identifiers only, each quoted.
+                sql = f"SELECT {', '.join(ch_quote(c) for c in columns)} FROM {layout.qualified()}"  # noqa: S608
+                result = client.query(sql, column_formats=blobs or None)  # type: ignore[arg-type]
+                return result.result_rows
+
+            reports.append(compare_table(session, table, fetch, destination.name))
+    finally:
+        client.close()
+    return reports
 
 
 def _rows(

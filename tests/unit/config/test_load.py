@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from casscade.config.load import load_config
+from casscade.config.models import PostgresDestination
 from casscade.errors import ConfigError
 
 VALID = """
@@ -33,6 +34,7 @@ def test_load_config_valid_file_resolves_secret_from_environment(tmp_path: Path)
     """password_env is read from the environment into a SecretStr that does not print."""
     config = load_config(_write(tmp_path, VALID), environ={"PG_PASSWORD": "s3cret"})
     (destination,) = config.destinations
+    assert isinstance(destination, PostgresDestination)
     assert destination.password is not None
     assert destination.password.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(config)
@@ -46,6 +48,7 @@ def test_load_config_password_file_is_read(tmp_path: Path) -> None:
     secret.write_text("from-file\n", encoding="utf-8")
     text = VALID.replace("password_env: PG_PASSWORD", f"password_file: {secret}")
     (destination,) = load_config(_write(tmp_path, text), environ={}).destinations
+    assert isinstance(destination, PostgresDestination)
     assert destination.password is not None
     assert destination.password.get_secret_value() == "from-file"
 

@@ -1,0 +1,1 @@
+"""The ClickHouse destination (clickhouse-connect: chDB by default, a server URL the same)."""

@@ -1,0 +1,165 @@
+"""ClickHouse layout of a mirrored Cassandra table: type mapping, change log, view.
+
+ClickHouse has no in-place guarded update, so the destination keeps every change and lets a
+view resolve them with Cassandra's rule. For `ks.t`, in database `<prefix>ks`:
+
+* `t__changes` (MergeTree): one row per change event: the key; per regular column `c` its new
+  value, `c__ts` (write or deletion timestamp, NULL when the event did not write it) and
+  `c__exp` (expiry); the row's liveness `__row_ts`/`__row_exp`; `__del_ts` for a row deletion.
+  Duplicates are harmless: the view takes maxima.
+* `t__tombstones` (MergeTree): partition deletions (`bounds` empty) and clustering-range
+  deletions (`bounds` JSON, kept so late older writes are filtered before they are inserted).
+* `t` (view): per key, each column's value with the greatest (timestamp, is-tombstone), shown
+  when newer than the newest row or partition deletion and not expired; rows with a live
+  value or liveness.
+
+Pure: schema in, SQL text out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from casscade.commitlog.schema import ColumnKind, ColumnSchema, TableSchema
+from casscade.commitlog.types import NativeName, NativeType
+
+# CQL native type -> ClickHouse type. Decimals and inet addresses are kept as their exact
+# text (ClickHouse decimals have a fixed scale; Cassandra's do not).
+CH_TYPES: dict[NativeName, str] = {
+    NativeName.ASCII: "String",
+    NativeName.TEXT: "String",
+    NativeName.BLOB: "String",
+    NativeName.BIGINT: "Int64",
+    NativeName.INT: "Int32",
+    NativeName.SMALLINT: "Int16",
+    NativeName.TINYINT: "Int8",
+    NativeName.VARINT: "Int256",
+    NativeName.DECIMAL: "String",
+    NativeName.DOUBLE: "Float64",
+    NativeName.FLOAT: "Float32",
+    NativeName.BOOLEAN: "Bool",
+    NativeName.UUID: "UUID",
+    NativeName.TIMEUUID: "UUID",
+    NativeName.INET: "String",
+    NativeName.DATE: "Date32",
+    NativeName.TIMESTAMP: "DateTime64(3, 'UTC')",
+}
+MIN_TS = -(1 << 63)
+
+
+class UnsupportedColumnError(ValueError):
+    """A column this version of the ClickHouse sink cannot mirror."""
+
+
+def ch_type(column: ColumnSchema) -> str:
+    """The ClickHouse type of a column (not Nullable)."""
+    t = column.cql_type
+    if isinstance(t, NativeType) and t.name in CH_TYPES:
+        return CH_TYPES[t.name]
+    raise UnsupportedColumnError(f"column {column.name} of type {column.type_text}")
+
+
+def quote(identifier: str) -> str:
+    """A ClickHouse quoted identifier."""
+    return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+@dataclass(frozen=True, slots=True)
+class ClickHouseLayout:
+    """Names and columns of one mirrored table in ClickHouse."""
+
+    table: TableSchema
+    database: str
+
+    @property
+    def keys(self) -> tuple[ColumnSchema, ...]:
+        return self.table.partition_key + self.table.clustering
+
+    @property
+    def regulars(self) -> tuple[ColumnSchema, ...]:
+        return tuple(
+            sorted(
+                (c for c in self.table.columns.values() if c.kind is ColumnKind.REGULAR),
+                key=lambda c: c.name,
+            )
+        )
+
+    def qualified(self, suffix: str = "") -> str:
+        return f"{quote(self.database)}.{quote(self.table.name + suffix)}"
+
+    def check_supported(self) -> None:
+        statics = [c.name for c in self.table.columns.values() if c.kind is ColumnKind.STATIC]
+        if statics:
+            raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
+        for column in self.keys + self.regulars:
+            ch_type(column)
+
+
+def create_statements(layout: ClickHouseLayout) -> list[str]:
+    """The DDL that creates the layout (idempotent)."""
+    layout.check_supported()
+    keys = [f"{quote(c.name)} {ch_type(c)}" for c in layout.keys]
+    values = []
+    for c in layout.regulars:
+        values += [f"{quote(c.name)} Nullable({ch_type(c)})",
+                   f"{quote(c.name + '__ts')} Nullable(Int64)",
+                   f"{quote(c.name + '__exp')} Nullable(Int64)"]  # fmt: skip
+    meta = ["`__row_ts` Nullable(Int64)", "`__row_exp` Nullable(Int64)",
+            "`__del_ts` Nullable(Int64)"]  # fmt: skip
+    order = ", ".join(quote(c.name) for c in layout.keys)
+    pk = ", ".join(quote(c.name) for c in layout.table.partition_key)
+    pk_columns = ", ".join(f"{quote(c.name)} {ch_type(c)}" for c in layout.table.partition_key)
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {quote(layout.database)}",
+        f"CREATE TABLE IF NOT EXISTS {layout.qualified('__changes')} "
+        f"({', '.join(keys + values + meta)}) ENGINE = MergeTree ORDER BY ({order})",
+        f"CREATE TABLE IF NOT EXISTS {layout.qualified('__tombstones')} "
+        f"({pk_columns}, `bounds` String, `deleted_at` Int64) ENGINE = MergeTree ORDER BY ({pk})",
+        view_statement(layout),
+    ]
+
+
+def view_statement(layout: ClickHouseLayout) -> str:
+    """The view that shows the table as Cassandra's `SELECT *` does."""
+    keys = [quote(c.name) for c in layout.keys]
+    pk = [quote(c.name) for c in layout.table.partition_key]
+    now = "toUnixTimestamp(now())"
+    inner = list(keys)
+    outer = list(keys)
+    alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
+    for c in layout.regulars:
+        name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
+        order = f"tuple({ts}, isNull({name}))"
+        inner += [
+            f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
+            f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
+            f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
+        ]
+        value = f"tupleElement({quote('w_' + c.name)}, 1)"
+        live = (f"({value} IS NOT NULL AND {quote('t_' + c.name)} > __s.del_ts AND "
+                f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
+        outer.append(f"if({live}, {value}, NULL) AS {name}")
+        alive.append(live)
+    inner += [
+        f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
+        "argMax(`__row_exp`, `__row_ts`) AS row_exp",
+        f"ifNull(max(`__del_ts`), {MIN_TS}) AS row_del",
+    ]
+    partitions = (  # identifiers only, each quoted
+        f"SELECT {', '.join(pk)}, max(`deleted_at`) AS part_del "  # noqa: S608
+        f"FROM {layout.qualified('__tombstones')} WHERE `bounds` = '' GROUP BY {', '.join(pk)}"
+    )
+    grouped = (  # identifiers only, each quoted
+        # Aliases start with __ so they cannot collide with column names such as `g` or `p`.
+        f"SELECT __g.*, greatest(__g.row_del, ifNull(__p.part_del, {MIN_TS})) AS del_ts FROM "  # noqa: S608
+        f"(SELECT {', '.join(inner)} FROM {layout.qualified('__changes')} "
+        f"GROUP BY {', '.join(keys)}) AS __g LEFT JOIN ({partitions}) AS __p "
+        f"USING ({', '.join(pk)})"
+    )
+    # Identifiers only, each quoted.
+    return (
+        f"CREATE OR REPLACE VIEW {layout.qualified()} AS SELECT {', '.join(outer)} "  # noqa: S608
+        f"FROM ({grouped}) AS __s WHERE {' OR '.join(alive)} "
+        # Without it a LEFT JOIN miss gives 0, not NULL, and 0 would count as a deletion time.
+        "SETTINGS join_use_nulls = 1"
+    )
