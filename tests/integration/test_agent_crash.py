@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from casscade.stack.manager import Stack
+from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_crash"
 KILLS = 20
@@ -63,10 +64,7 @@ def test_agent_killed_20_times_ends_equal_to_cassandra(stack: Stack, tmp_path: P
     rng = random.Random(11)
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(
             f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, v text, n bigint, "
             "PRIMARY KEY (pk, ck)) WITH cdc = true"

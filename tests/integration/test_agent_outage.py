@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from casscade.stack.manager import Stack
+from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_outage"
 
@@ -65,10 +66,7 @@ destinations:
     main = "from casscade.cli.main import main; main()"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(f"CREATE TABLE {KEYSPACE}.{table} (k int PRIMARY KEY, v text) "
                         "WITH cdc = true")  # fmt: skip
         insert = session.prepare(f"INSERT INTO {KEYSPACE}.{table} (k, v) VALUES (?, ?)")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.stack.manager import Stack
+from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_agent"
 
@@ -69,10 +70,7 @@ destinations:
     env = dict(os.environ, TEST_PG_PASSWORD=pg.password)
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(
             f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, v text, n bigint, "
             "PRIMARY KEY (pk, ck)) WITH cdc = true"

@@ -25,7 +25,7 @@ from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.source.tailer import CdcTailer
 from casscade.stack.manager import Stack
-from tests.integration.workloads import KEYSPACE, TABLE_COLUMNS, workload
+from tests.integration.workloads import KEYSPACE, TABLE_COLUMNS, create_keyspace, workload
 
 
 def test_clickhouse_mirror_equals_cassandra_in_log_and_shuffled_order(
@@ -36,10 +36,7 @@ def test_clickhouse_mirror_equals_cassandra_in_log_and_shuffled_order(
     dsn = f"chdb://{tmp_path / 'chdb'}"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(f"CREATE TABLE {KEYSPACE}.{table} ({TABLE_COLUMNS}) WITH cdc = true")
         registry = SchemaRegistry(lambda: read_schema_rows(session))
         workload(session, table, 600)

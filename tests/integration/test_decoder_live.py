@@ -22,6 +22,7 @@ from casscade.commitlog.sections import CorruptSection
 from casscade.source.schema import read_schema_rows
 from casscade.source.segments import read_segment, sources_in
 from casscade.stack.manager import Stack
+from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_decoder"
 COLUMNS = "a text, b bigint, c double, d boolean, e uuid, f timestamp, g decimal, h inet"
@@ -177,10 +178,7 @@ class _Workload:
 
 
 def _create_keyspace(session: Any) -> None:
-    session.execute(
-        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-    )
+    create_keyspace(session, KEYSPACE)
 
 
 def _decoded_facts(stack: Stack, snapshot: SchemaSnapshot, table: str) -> list[dict[str, Any]]:

@@ -24,7 +24,14 @@ from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.source.tailer import CdcTailer
 from casscade.stack.manager import Stack
-from tests.integration.workloads import COLUMNS, KEYSPACE, TABLE_COLUMNS, rows, workload
+from tests.integration.workloads import (
+    COLUMNS,
+    KEYSPACE,
+    TABLE_COLUMNS,
+    create_keyspace,
+    rows,
+    workload,
+)
 
 
 def test_postgres_mirror_equals_cassandra_in_log_and_shuffled_order(stack: Stack) -> None:
@@ -33,10 +40,7 @@ def test_postgres_mirror_equals_cassandra_in_log_and_shuffled_order(stack: Stack
     select = f"SELECT pk, ck, {', '.join(COLUMNS)} FROM {KEYSPACE}.{table}"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(f"CREATE TABLE {KEYSPACE}.{table} ({TABLE_COLUMNS}) WITH cdc = true")
         registry = SchemaRegistry(lambda: read_schema_rows(session))
         workload(session, table, 600)
@@ -71,10 +75,7 @@ def test_postgres_mirror_ttl_rows_vanish_when_cassandra_expires_them(stack: Stac
     select = f"SELECT pk, ck, a, b FROM {KEYSPACE}.{table}"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(
             f"CREATE TABLE {KEYSPACE}.{table} (pk int, ck int, a text, b bigint, "
             "PRIMARY KEY (pk, ck)) WITH cdc = true"

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from casscade.stack.manager import Stack
+from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_tsdb"
 
@@ -55,10 +56,7 @@ destinations:
     env = dict(os.environ, TEST_PG_PASSWORD=pg.password)
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        create_keyspace(session, KEYSPACE)
         session.execute(
             f"CREATE TABLE {KEYSPACE}.{table} (sensor int, ts timestamp, value double, "
             "unit text, PRIMARY KEY (sensor, ts)) WITH cdc = true"

@@ -96,3 +96,11 @@ def normal(value: object) -> object:
 
 def rows(pairs: Any) -> dict[tuple[object, object], tuple[object, ...]]:
     return {(r[0], r[1]): tuple(normal(v) for v in r[2:]) for r in pairs}
+
+
+def create_keyspace(session: Any, keyspace: str) -> None:
+    """Create a single-replica keyspace for a test, if it does not exist."""
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )

@@ -10,8 +10,10 @@ floating point, decimals, booleans).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+from casscade.commitlog.render import to_json_value
 from casscade.events.model import ClusteringRange
 
 
@@ -38,3 +40,24 @@ def covers(
         if before > 0 or (before == 0 and not bounds.end_inclusive):
             return False
     return True
+
+
+def bounds_to_json(bounds: ClusteringRange) -> str:
+    """The JSON form of a range's bounds, as the sinks store it beside a range tombstone."""
+    return json.dumps(to_json_value(bounds))
+
+
+def bounds_from_json(stored: object) -> ClusteringRange:
+    """Read bounds stored by `bounds_to_json` (PostgreSQL's jsonb arrives already decoded)."""
+    data = json.loads(stored) if isinstance(stored, str) else stored
+    if not isinstance(data, dict):
+        raise TypeError(f"range bounds must be a JSON object, got {type(data).__name__}")
+    start, end = data["start"], data["end"]
+    if not isinstance(start, list) or not isinstance(end, list):
+        raise TypeError("range bounds must be lists")
+    return ClusteringRange(
+        start=tuple(start),
+        start_inclusive=bool(data["start_inclusive"]),
+        end=tuple(end),
+        end_inclusive=bool(data["end_inclusive"]),
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from casscade.events.model import ClusteringRange
-from casscade.sinks.ranges import covers
+from casscade.sinks.ranges import bounds_from_json, bounds_to_json, covers
 
 
 def _range(
@@ -44,3 +46,13 @@ def test_covers_descending_column_reverses_order() -> None:
     assert covers(bounds, (5,), [True])
     assert not covers(bounds, (4,), [True])
     assert not covers(bounds, (11,), [True])
+
+
+def test_bounds_json_round_trip_and_decoded_jsonb() -> None:
+    """Stored bounds read back equal, from text (ClickHouse) or a decoded dict (jsonb)."""
+    bounds = _range((1, "b"), True, (3,), False)
+    text = bounds_to_json(bounds)
+    assert bounds_from_json(text) == bounds
+    assert bounds_from_json(json.loads(text)) == bounds
+    with pytest.raises(TypeError):
+        bounds_from_json("[1, 2]")

@@ -20,8 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casscade.commitlog.schema import ColumnKind, ColumnSchema, TableSchema
+from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.commitlog.types import NativeName, NativeType
+from casscade.sinks.layout import (
+    UnsupportedColumnError,
+    check_supported,
+    key_columns,
+    regular_columns,
+)
+
+__all__ = ["ClickHouseLayout", "UnsupportedColumnError", "ch_type", "create_statements", "quote"]
 
 # CQL native type -> ClickHouse type. Decimals and inet addresses are kept as their exact
 # text (ClickHouse decimals have a fixed scale; Cassandra's do not).
@@ -47,10 +55,6 @@ CH_TYPES: dict[NativeName, str] = {
 MIN_TS = -(1 << 63)
 
 
-class UnsupportedColumnError(ValueError):
-    """A column this version of the ClickHouse sink cannot mirror."""
-
-
 def ch_type(column: ColumnSchema) -> str:
     """The ClickHouse type of a column (not Nullable)."""
     t = column.cql_type
@@ -73,26 +77,18 @@ class ClickHouseLayout:
 
     @property
     def keys(self) -> tuple[ColumnSchema, ...]:
-        return self.table.partition_key + self.table.clustering
+        return key_columns(self.table)
 
     @property
     def regulars(self) -> tuple[ColumnSchema, ...]:
-        return tuple(
-            sorted(
-                (c for c in self.table.columns.values() if c.kind is ColumnKind.REGULAR),
-                key=lambda c: c.name,
-            )
-        )
+        return regular_columns(self.table)
 
     def qualified(self, suffix: str = "") -> str:
         return f"{quote(self.database)}.{quote(self.table.name + suffix)}"
 
     def check_supported(self) -> None:
-        statics = [c.name for c in self.table.columns.values() if c.kind is ColumnKind.STATIC]
-        if statics:
-            raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
-        for column in self.keys + self.regulars:
-            ch_type(column)
+        """Raise UnsupportedColumnError for what this sink cannot mirror yet."""
+        check_supported(self.table, ch_type)
 
 
 def create_statements(layout: ClickHouseLayout) -> list[str]:

@@ -13,16 +13,14 @@ from __future__ import annotations
 import datetime
 import decimal
 import ipaddress
-import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from casscade.commitlog.position import Position
-from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, ClusteringRange, Op
+from casscade.events.model import ChangeEvent, Op
 from casscade.sinks.clickhouse.ddl import (
     MIN_TS,
     ClickHouseLayout,
@@ -31,7 +29,7 @@ from casscade.sinks.clickhouse.ddl import (
     create_statements,
     quote,
 )
-from casscade.sinks.ranges import covers
+from casscade.sinks.ranges import bounds_from_json, bounds_to_json, covers
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -208,7 +206,7 @@ class ClickHouseSink:
         newest = MIN_TS
         descending = [c.descending for c in layout.table.clustering]
         for bounds, deleted_at in self._tombstones(client, layout, event):
-            if not bounds or covers(_range(bounds), event.clustering, descending):
+            if not bounds or covers(bounds_from_json(bounds), event.clustering, descending):
                 newest = max(newest, deleted_at)
         return newest
 
@@ -216,7 +214,7 @@ class ClickHouseSink:
         self, client: Client, layout: ClickHouseLayout, event: ChangeEvent
     ) -> list[list[object]]:
         bounds = event.clustering_range
-        text = "" if bounds is None else json.dumps(to_json_value(bounds))
+        text = "" if bounds is None else bounds_to_json(bounds)
         client.insert(
             layout.qualified("__tombstones").replace("`", ""),
             [[*(_value(v) for v in event.partition_key), text, event.deletion_us]],
@@ -243,13 +241,3 @@ class ClickHouseSink:
 
 def _param_type(column: ColumnSchema) -> str:
     return ch_type(column)
-
-
-def _range(bounds: str) -> ClusteringRange:
-    data = json.loads(bounds)
-    return ClusteringRange(
-        start=tuple(data["start"]),
-        start_inclusive=bool(data["start_inclusive"]),
-        end=tuple(data["end"]),
-        end_inclusive=bool(data["end_inclusive"]),
-    )

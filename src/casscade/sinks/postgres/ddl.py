@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casscade.commitlog.schema import ColumnKind, ColumnSchema, TableSchema
+from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.commitlog.types import NativeName, NativeType
+from casscade.sinks.layout import (
+    UnsupportedColumnError,
+    check_supported,
+    key_columns,
+    regular_columns,
+)
+
+__all__ = ["TableLayout", "UnsupportedColumnError", "create_statements", "pg_type", "quote"]
 
 # CQL native type -> PostgreSQL type, chosen to hold every value exactly.
 PG_TYPES: dict[NativeName, str] = {
@@ -42,10 +50,6 @@ PG_TYPES: dict[NativeName, str] = {
     NativeName.DATE: "date",
     NativeName.TIMESTAMP: "timestamptz",
 }
-
-
-class UnsupportedColumnError(ValueError):
-    """A column this version of the PostgreSQL sink cannot mirror exactly."""
 
 
 def pg_type(column: ColumnSchema) -> str:
@@ -75,27 +79,18 @@ class TableLayout:
 
     @property
     def keys(self) -> tuple[ColumnSchema, ...]:
-        return self.table.partition_key + self.table.clustering
+        return key_columns(self.table)
 
     @property
     def regulars(self) -> tuple[ColumnSchema, ...]:
-        return tuple(
-            sorted(
-                (c for c in self.table.columns.values() if c.kind is ColumnKind.REGULAR),
-                key=lambda c: c.name,
-            )
-        )
+        return regular_columns(self.table)
 
     def qualified(self, suffix: str = "") -> str:
         return f"{quote(self.schema_name)}.{quote(self.table.name + suffix)}"
 
     def check_supported(self) -> None:
         """Raise UnsupportedColumnError for what this sink cannot mirror yet."""
-        statics = [c.name for c in self.table.columns.values() if c.kind is ColumnKind.STATIC]
-        if statics:
-            raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
-        for column in self.keys + self.regulars:
-            pg_type(column)
+        check_supported(self.table, pg_type)
 
 
 def create_statements(layout: TableLayout) -> list[str]:

@@ -15,24 +15,22 @@ collections, UDTs, tuples, vectors, counters, static columns, `time` or `duratio
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
 
 from casscade.commitlog.position import Position
-from casscade.commitlog.render import to_json_value
 from casscade.commitlog.schema import TableSchema
 from casscade.commitlog.types import NativeName, NativeType
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, ClusteringRange, Op
+from casscade.events.model import ChangeEvent, Op
 from casscade.sinks.postgres.ddl import (
     TableLayout,
     UnsupportedColumnError,
     create_statements,
     quote,
 )
-from casscade.sinks.ranges import covers
+from casscade.sinks.ranges import bounds_from_json, bounds_to_json, covers
 
 MIN_TS = -(1 << 63)
 # Clustering types whose Python ordering is Cassandra's and that survive JSON unchanged:
@@ -232,19 +230,9 @@ def _shadow(
     newest = MIN_TS
     descending = [c.descending for c in layout.table.clustering]
     for bounds, deleted_at in rows:
-        if bounds is None or covers(_range(bounds), event.clustering, descending):
+        if bounds is None or covers(bounds_from_json(bounds), event.clustering, descending):
             newest = max(newest, int(str(deleted_at)))
     return newest
-
-
-def _range(bounds: object) -> ClusteringRange:
-    data = bounds if isinstance(bounds, dict) else json.loads(str(bounds))
-    return ClusteringRange(
-        start=tuple(data["start"]),
-        start_inclusive=bool(data["start_inclusive"]),
-        end=tuple(data["end"]),
-        end_inclusive=bool(data["end_inclusive"]),
-    )
 
 
 def _upsert(
@@ -315,7 +303,7 @@ def _delete_partition_or_range(
         f"INSERT INTO {layout.qualified('__tombstones')} ({pk_cols}, bounds, deleted_at) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(layout.table.partition_key))}, %s, %s)",
         [*event.partition_key,
-         None if bounds is None else json.dumps(to_json_value(bounds)), event.deletion_us],
+         None if bounds is None else bounds_to_json(bounds), event.deletion_us],
     )  # fmt: skip
     ck_cols = [quote(c.name) for c in layout.table.clustering]
     where = _pk_where(layout)
