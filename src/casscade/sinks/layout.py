@@ -6,6 +6,7 @@ Pure. Each destination adds its own naming (quoting, schema or database) and typ
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from casscade.commitlog.schema import ColumnKind, ColumnSchema, TableSchema
 
@@ -36,3 +37,40 @@ def check_supported(table: TableSchema, type_of: Callable[[ColumnSchema], str]) 
         raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
     for column in key_columns(table) + regular_columns(table):
         type_of(column)
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorLayout:
+    """Names and columns of one mirrored table; subclasses give quoting and type mapping.
+
+    Attributes:
+        table: the Cassandra table.
+        namespace: the PostgreSQL schema or ClickHouse database that holds it.
+    """
+
+    table: TableSchema
+    namespace: str
+
+    @staticmethod
+    def quote(identifier: str) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def column_type(column: ColumnSchema) -> str:
+        raise NotImplementedError
+
+    @property
+    def keys(self) -> tuple[ColumnSchema, ...]:
+        return key_columns(self.table)
+
+    @property
+    def regulars(self) -> tuple[ColumnSchema, ...]:
+        return regular_columns(self.table)
+
+    def qualified(self, suffix: str = "") -> str:
+        """The quoted name of the table (or of one of its companions, by suffix)."""
+        return f"{self.quote(self.namespace)}.{self.quote(self.table.name + suffix)}"
+
+    def check_supported(self) -> None:
+        """Raise UnsupportedColumnError for what this destination cannot mirror yet."""
+        check_supported(self.table, self.column_type)

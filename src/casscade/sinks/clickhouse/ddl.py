@@ -20,14 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casscade.commitlog.schema import ColumnSchema, TableSchema
+from casscade.commitlog.schema import ColumnSchema
 from casscade.commitlog.types import NativeName, NativeType
-from casscade.sinks.layout import (
-    UnsupportedColumnError,
-    check_supported,
-    key_columns,
-    regular_columns,
-)
+from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
 
 __all__ = ["ClickHouseLayout", "UnsupportedColumnError", "ch_type", "create_statements", "quote"]
 
@@ -69,26 +64,16 @@ def quote(identifier: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ClickHouseLayout:
-    """Names and columns of one mirrored table in ClickHouse."""
+class ClickHouseLayout(MirrorLayout):
+    """One mirrored table in ClickHouse (`namespace` is the database)."""
 
-    table: TableSchema
-    database: str
+    @staticmethod
+    def quote(identifier: str) -> str:
+        return quote(identifier)
 
-    @property
-    def keys(self) -> tuple[ColumnSchema, ...]:
-        return key_columns(self.table)
-
-    @property
-    def regulars(self) -> tuple[ColumnSchema, ...]:
-        return regular_columns(self.table)
-
-    def qualified(self, suffix: str = "") -> str:
-        return f"{quote(self.database)}.{quote(self.table.name + suffix)}"
-
-    def check_supported(self) -> None:
-        """Raise UnsupportedColumnError for what this sink cannot mirror yet."""
-        check_supported(self.table, ch_type)
+    @staticmethod
+    def column_type(column: ColumnSchema) -> str:
+        return ch_type(column)
 
 
 def create_statements(layout: ClickHouseLayout) -> list[str]:
@@ -106,7 +91,7 @@ def create_statements(layout: ClickHouseLayout) -> list[str]:
     pk = ", ".join(quote(c.name) for c in layout.table.partition_key)
     pk_columns = ", ".join(f"{quote(c.name)} {ch_type(c)}" for c in layout.table.partition_key)
     return [
-        f"CREATE DATABASE IF NOT EXISTS {quote(layout.database)}",
+        f"CREATE DATABASE IF NOT EXISTS {quote(layout.namespace)}",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__changes')} "
         f"({', '.join(keys + values + meta)}) ENGINE = MergeTree ORDER BY ({order})",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__tombstones')} "

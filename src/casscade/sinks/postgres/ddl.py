@@ -19,14 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casscade.commitlog.schema import ColumnSchema, TableSchema
+from casscade.commitlog.schema import ColumnSchema
 from casscade.commitlog.types import NativeName, NativeType
-from casscade.sinks.layout import (
-    UnsupportedColumnError,
-    check_supported,
-    key_columns,
-    regular_columns,
-)
+from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
 
 __all__ = ["TableLayout", "UnsupportedColumnError", "create_statements", "pg_type", "quote"]
 
@@ -71,26 +66,16 @@ def quote(identifier: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class TableLayout:
-    """Names and columns of one mirrored table in PostgreSQL."""
+class TableLayout(MirrorLayout):
+    """One mirrored table in PostgreSQL (`namespace` is the schema)."""
 
-    table: TableSchema
-    schema_name: str
+    @staticmethod
+    def quote(identifier: str) -> str:
+        return quote(identifier)
 
-    @property
-    def keys(self) -> tuple[ColumnSchema, ...]:
-        return key_columns(self.table)
-
-    @property
-    def regulars(self) -> tuple[ColumnSchema, ...]:
-        return regular_columns(self.table)
-
-    def qualified(self, suffix: str = "") -> str:
-        return f"{quote(self.schema_name)}.{quote(self.table.name + suffix)}"
-
-    def check_supported(self) -> None:
-        """Raise UnsupportedColumnError for what this sink cannot mirror yet."""
-        check_supported(self.table, pg_type)
+    @staticmethod
+    def column_type(column: ColumnSchema) -> str:
+        return pg_type(column)
 
 
 def create_statements(layout: TableLayout) -> list[str]:
@@ -105,7 +90,7 @@ def create_statements(layout: TableLayout) -> list[str]:
     key_list = ", ".join(quote(c.name) for c in layout.keys)
     pk_list = ", ".join(quote(c.name) for c in layout.table.partition_key)
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {quote(layout.schema_name)}",
+        f"CREATE SCHEMA IF NOT EXISTS {quote(layout.namespace)}",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__state')} "
         f"({', '.join(keys + values + meta)}, PRIMARY KEY ({key_list}))",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__tombstones')} ("
