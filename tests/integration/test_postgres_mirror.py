@@ -84,11 +84,11 @@ def test_postgres_mirror_ttl_rows_vanish_when_cassandra_expires_them(stack: Stac
         tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry)
         list(tailer.poll())
         session.execute(
-            f"INSERT INTO {KEYSPACE}.{table} (pk, ck, a, b) VALUES (1, 1, 'x', 1) USING TTL 2"
+            f"INSERT INTO {KEYSPACE}.{table} (pk, ck, a, b) VALUES (1, 1, 'x', 1) USING TTL 6"
         )
         session.execute(f"INSERT INTO {KEYSPACE}.{table} (pk, ck, a, b) VALUES (1, 2, 'y', 2)")
         session.execute(
-            f"UPDATE {KEYSPACE}.{table} USING TTL 2 SET a = 'z' WHERE pk = 1 AND ck = 2"
+            f"UPDATE {KEYSPACE}.{table} USING TTL 6 SET a = 'z' WHERE pk = 1 AND ck = 2"
         )
         events = [e for r in tailer.poll() if isinstance(r, Mutation)
                   for e in mutation_to_events(r) if e.table == table]  # fmt: skip
@@ -102,7 +102,7 @@ def test_postgres_mirror_ttl_rows_vanish_when_cassandra_expires_them(stack: Stac
         with psycopg.connect(stack.settings.postgres.dsn()) as conn:
             before = rows(conn.execute(pg_select).fetchall())
         assert before == rows(session.execute(select)) == {(1, 1): ("x", 1), (1, 2): ("z", 2)}
-        time.sleep(3)
+        time.sleep(7)  # past the TTL (6 s): generous, so a slow apply above cannot race it
         with psycopg.connect(stack.settings.postgres.dsn()) as conn:
             after = rows(conn.execute(pg_select).fetchall())
         assert after == rows(session.execute(select)) == {(1, 2): (None, 2)}
