@@ -11,7 +11,7 @@ floating point, decimals, booleans).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from casscade.commitlog.render import to_json_value
 from casscade.events.model import ClusteringRange
@@ -61,3 +61,41 @@ def bounds_from_json(stored: object) -> ClusteringRange:
         end=tuple(end),
         end_inclusive=bool(data["end_inclusive"]),
     )
+
+
+class TombstoneIndex:
+    """The partition and range deletions of one table, loaded once per partition per batch.
+
+    `shadow` answers "the newest deletion covering this row" for late writes; `add` records a
+    deletion applied in the same batch. Loading goes through `load(partition_key)`, which
+    returns (bounds or None for a partition deletion, deleted_at) pairs.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[tuple[object, ...]], list[tuple[ClusteringRange | None, int]]],
+        descending: Sequence[bool],
+    ) -> None:
+        self._load = load
+        self._descending = descending
+        self._by_partition: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]] = {}
+
+    def _entries(self, key: tuple[object, ...]) -> list[tuple[ClusteringRange | None, int]]:
+        entries = self._by_partition.get(key)
+        if entries is None:
+            entries = self._by_partition[key] = self._load(key)
+        return entries
+
+    def shadow(self, key: tuple[object, ...], clustering: Sequence[object]) -> int:
+        """The newest deletion timestamp covering the row, or the smallest 64-bit value."""
+        newest = -(1 << 63)
+        for bounds, deleted_at in self._entries(key):
+            if deleted_at > newest and (
+                bounds is None or covers(bounds, clustering, self._descending)
+            ):
+                newest = deleted_at
+        return newest
+
+    def add(self, key: tuple[object, ...], bounds: ClusteringRange | None, deleted_at: int) -> None:
+        """Remember a deletion written in this batch."""
+        self._entries(key).append((bounds, deleted_at))

@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, Op
+from casscade.events.model import ChangeEvent, ClusteringRange, Op
 from casscade.sinks.clickhouse.ddl import (
-    MIN_TS,
     ClickHouseLayout,
     UnsupportedColumnError,
     ch_type,
     create_statements,
     quote,
 )
-from casscade.sinks.ranges import bounds_from_json, bounds_to_json, covers
+from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -142,10 +141,14 @@ class ClickHouseSink:
             columns += [c.name, c.name + "__ts", c.name + "__exp"]
         columns += ["__row_ts", "__row_exp", "__del_ts"]
         target = layout.qualified("__changes").replace("`", "")
+        tombstones = TombstoneIndex(
+            lambda key: self._load_tombstones(client, layout, key),
+            [c.descending for c in layout.table.clustering],
+        )
         rows: list[list[object]] = []
         for event in events:
             if event.op is Op.UPSERT:
-                row = self._upsert_row(client, layout, event)
+                row = self._upsert_row(layout, event, tombstones)
                 if row is not None:
                     rows.append(row)
             elif event.op is Op.DELETE_ROW:
@@ -157,6 +160,7 @@ class ClickHouseSink:
                     client.insert(target, rows, column_names=columns)
                     rows = []
                 rows.extend(self._delete(client, layout, event))
+                tombstones.add(event.partition_key, event.clustering_range, event.deletion_us or 0)
         if rows:
             client.insert(target, rows, column_names=columns)
 
@@ -169,9 +173,9 @@ class ClickHouseSink:
         return row
 
     def _upsert_row(
-        self, client: Client, layout: ClickHouseLayout, event: ChangeEvent
+        self, layout: ClickHouseLayout, event: ChangeEvent, tombstones: TombstoneIndex
     ) -> list[object] | None:
-        shadow = self._shadow(client, layout, event)
+        shadow = tombstones.shadow(event.partition_key, event.clustering)
         row = self._row(layout, event.partition_key + event.clustering)
         offset = len(layout.keys)
         index = {c.name: offset + 3 * i for i, c in enumerate(layout.regulars)}
@@ -189,26 +193,18 @@ class ClickHouseSink:
             written = True
         return row if written else None
 
-    def _tombstones(
-        self, client: Client, layout: ClickHouseLayout, event: ChangeEvent
-    ) -> list[tuple[str, int]]:
+    def _load_tombstones(
+        self, client: Client, layout: ClickHouseLayout, key: tuple[object, ...]
+    ) -> list[tuple[ClusteringRange | None, int]]:
         pk = layout.table.partition_key
         where = " AND ".join(
             f"{quote(c.name)} = {{k{i}:{_param_type(c)}}}" for i, c in enumerate(pk)
         )
         rows = client.query(
             f"SELECT bounds, deleted_at FROM {layout.qualified('__tombstones')} WHERE {where}",  # noqa: S608
-            parameters={f"k{i}": _value(v) for i, v in enumerate(event.partition_key)},
+            parameters={f"k{i}": _value(v) for i, v in enumerate(key)},
         ).result_rows
-        return [(str(b), int(str(t))) for b, t in rows]
-
-    def _shadow(self, client: Client, layout: ClickHouseLayout, event: ChangeEvent) -> int:
-        newest = MIN_TS
-        descending = [c.descending for c in layout.table.clustering]
-        for bounds, deleted_at in self._tombstones(client, layout, event):
-            if not bounds or covers(bounds_from_json(bounds), event.clustering, descending):
-                newest = max(newest, deleted_at)
-        return newest
+        return [(bounds_from_json(b) if b else None, int(str(t))) for b, t in rows]
 
     def _delete(
         self, client: Client, layout: ClickHouseLayout, event: ChangeEvent

@@ -23,14 +23,14 @@ from casscade.commitlog.position import Position
 from casscade.commitlog.schema import TableSchema
 from casscade.commitlog.types import NativeName, NativeType
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, Op
+from casscade.events.model import ChangeEvent, ClusteringRange, Op
 from casscade.sinks.postgres.ddl import (
     TableLayout,
     UnsupportedColumnError,
     create_statements,
     quote,
 )
-from casscade.sinks.ranges import bounds_from_json, bounds_to_json, covers
+from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 
 MIN_TS = -(1 << 63)
 # Clustering types whose Python ordering is Cassandra's and that survive JSON unchanged:
@@ -167,12 +167,16 @@ class PostgresSink:
             PermanentSinkError: a table or value the sink cannot hold.
         """
         conn = self._connection()
+        indexes: dict[str, TombstoneIndex] = {}
         with self._driver_errors(), conn.transaction():
             for event in events:
                 layout = self._layouts.get(event.qualified_table)
                 if layout is None:
                     raise PermanentSinkError(self.name, f"{event.qualified_table}: unknown")
-                _apply_event(conn, layout, event)
+                index = indexes.get(event.qualified_table)
+                if index is None:
+                    index = indexes[event.qualified_table] = _tombstone_index(conn, layout)
+                _apply_event(conn, layout, event, index)
             conn.execute(
                 "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
@@ -208,37 +212,43 @@ def _pk_where(layout: TableLayout) -> str:
 
 
 def _apply_event(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout, event: ChangeEvent
+    conn: psycopg.Connection[tuple[object, ...]],
+    layout: TableLayout,
+    event: ChangeEvent,
+    tombstones: TombstoneIndex,
 ) -> None:
     if event.op is Op.UPSERT:
-        _upsert(conn, layout, event)
+        _upsert(conn, layout, event, tombstones.shadow(event.partition_key, event.clustering))
     elif event.op is Op.DELETE_ROW:
         _delete_row(conn, layout, event)
     else:
         _delete_partition_or_range(conn, layout, event)
+        tombstones.add(event.partition_key, event.clustering_range, event.deletion_us or 0)
 
 
-def _shadow(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout, event: ChangeEvent
-) -> int:
-    """The newest partition or range deletion that covers the event's row."""
-    rows = conn.execute(
-        f"SELECT bounds, deleted_at FROM {layout.qualified('__tombstones')} "  # noqa: S608
-        f"WHERE {_pk_where(layout)}",
-        list(event.partition_key),
-    ).fetchall()
-    newest = MIN_TS
-    descending = [c.descending for c in layout.table.clustering]
-    for bounds, deleted_at in rows:
-        if bounds is None or covers(bounds_from_json(bounds), event.clustering, descending):
-            newest = max(newest, int(str(deleted_at)))
-    return newest
+def _tombstone_index(
+    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout
+) -> TombstoneIndex:
+    """The table's partition and range deletions, read once per partition per batch."""
+
+    def load(key: tuple[object, ...]) -> list[tuple[ClusteringRange | None, int]]:
+        rows = conn.execute(
+            f"SELECT bounds, deleted_at FROM {layout.qualified('__tombstones')} "  # noqa: S608
+            f"WHERE {_pk_where(layout)}",
+            list(key),
+        ).fetchall()
+        return [(None if b is None else bounds_from_json(b), int(str(t))) for b, t in rows]
+
+    return TombstoneIndex(load, [c.descending for c in layout.table.clustering])
 
 
 def _upsert(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout, event: ChangeEvent
+    conn: psycopg.Connection[tuple[object, ...]],
+    layout: TableLayout,
+    event: ChangeEvent,
+    shadow: int,
 ) -> None:
-    shadow = _shadow(conn, layout, event)
+    """Upsert the cells and liveness newer than `shadow` (the covering deletions)."""
     cells = [c for c in event.cells if c.timestamp_us > shadow and c.path is None]
     row_ts = event.row_timestamp_us if (event.row_timestamp_us or MIN_TS) > shadow else None
     if not cells and row_ts is None:

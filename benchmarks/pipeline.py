@@ -1,0 +1,138 @@
+"""Replication throughput per destination, from the local stack's real Cassandra.
+
+    .venv/bin/python benchmarks/pipeline.py [--rows 20000]
+
+Starts (or reuses) the local stack, writes `--rows` changes into a 10-column CDC table
+(prepared statements, 64 in flight), then lets the agent catch up once per destination,
+alone, from an empty destination: PostgreSQL, TimescaleDB (the stack's PGlite, WebAssembly)
+and ClickHouse (chDB). Prints and writes to benchmarks/results/pipeline.json: changes per
+second per destination (read cdc_raw, decode, map, apply, commit), the Cassandra write rate,
+and peak memory. Not a test: nothing fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import resource
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from casscade.cli.stack import build_settings
+from casscade.config.models import AgentConfig
+from casscade.engine.agent import Agent
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
+from casscade.stack.manager import Stack
+
+HERE = Path(__file__).resolve().parent
+KEYSPACE = "bench_pipeline"
+
+
+def _write(session: Any, table: str, rows: int) -> float:  # noqa: ANN401 - driver session
+    from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
+
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    session.execute(
+        f"CREATE TABLE {KEYSPACE}.{table} (id int, seq int, a text, b bigint, c double, "
+        "d boolean, e uuid, f timestamp, g int, h text, PRIMARY KEY (id, seq)) WITH cdc = true"
+    )
+    insert = session.prepare(  # the table name is ours
+        f"INSERT INTO {KEYSPACE}.{table} (id, seq, a, b, c, d, e, f, g, h) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    params = [
+        (n % 500, n, f"name-{n}", n * 7, n / 3, n % 2 == 0, uuid.UUID(int=n + 1),
+         base + datetime.timedelta(seconds=n), n % 97, "x" * 20)
+        for n in range(rows)
+    ]  # fmt: skip
+    began = time.perf_counter()
+    execute_concurrent_with_args(session, insert, params, concurrency=64)
+    return rows / (time.perf_counter() - began)
+
+
+def _destinations(stack: Stack, run: str) -> list[dict[str, object]]:
+    pg, ts = stack.settings.postgres, stack.settings.timescaledb
+    return [
+        {"type": "postgres", "name": f"bench-pg-{run}", "host": pg.host, "port": pg.port,
+         "database": pg.database, "user": pg.user, "password": pg.password,
+         "schema_prefix": f"b{run}_"},
+        {"type": "timescaledb", "name": f"bench-ts-{run}", "host": ts.host, "port": ts.port,
+         "database": ts.database, "user": ts.user, "schema_prefix": f"b{run}_",
+         "prepared_statements": False},
+        {"type": "clickhouse", "name": f"bench-ch-{run}", "dsn": stack.settings.clickhouse_dsn(),
+         "database_prefix": f"b{run}_"},
+    ]  # fmt: skip
+
+
+def _catch_up(
+    stack: Stack,
+    session: Any,  # noqa: ANN401 - a cassandra-driver session (untyped)
+    table: str,
+    destination: dict[str, object],
+) -> dict[str, float]:
+    config = AgentConfig.model_validate(
+        {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
+                    "cleanup": "keep"},
+         "tables": [f"{KEYSPACE}.{table}"], "destinations": [destination],
+         "batch": {"max_events": 2000}}
+    )  # fmt: skip
+    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+    began = time.perf_counter()
+    applied = 0
+    try:
+        while True:
+            stats = agent.poll()
+            applied += sum(stats.applied.values())
+            if stats.unavailable or agent.failed:
+                raise SystemExit(f"{destination['name']}: {stats.unavailable or agent.failed}")
+            if stats.mutations == 0:
+                break
+    finally:
+        agent.close()
+    seconds = time.perf_counter() - began
+    return {
+        "events": applied,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(applied / seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    args = parser.parse_args()
+    stack = Stack(build_settings(Path(".stack")))
+    stack.up()
+    run = uuid.uuid4().hex[:6]
+    table = f"t_{run}"
+    figures: dict[str, Any] = {
+        "benchmark": "pipeline",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "rows": args.rows,
+    }
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        figures["cassandra_writes_per_s"] = round(_write(session, table, args.rows))
+        for destination in _destinations(stack, run):
+            result = _catch_up(stack, session, table, destination)
+            figures[str(destination["type"])] = result
+            print(f"{destination['type']:>12}: {result}", flush=True)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "pipeline.json").write_text(json.dumps(figures, indent=2), "utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
