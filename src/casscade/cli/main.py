@@ -33,6 +33,7 @@ app.command("demo")(demo.demo)
 app.command("decode")(decode.decode)
 app.command("run")(run.run)
 app.command("verify")(run.verify)
+app.command("check-config")(run.check_config)
 
 
 def _version(value: bool) -> None:

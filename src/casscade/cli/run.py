@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from casscade.config.load import check_config as validate_config
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
@@ -20,6 +21,7 @@ from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 
 console = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 ConfigOption = typer.Option(..., "--config", "-c", help="The agent's YAML configuration file.")
 
 
@@ -128,3 +130,22 @@ def _print_reports(reports: list[TableReport]) -> None:
                       str(r.missing), str(r.extra), str(r.different),
                       "equal" if r.equal else "DIFFERS " + ", ".join(r.first_keys))  # fmt: skip
     console.print(table)
+
+
+def check_config(config_path: Path = ConfigOption) -> None:
+    """Validate a configuration file and print every problem with its place in the file.
+
+    Exit code 2 when there is a problem. Examples:
+
+        casscade check-config --config casscade.yaml
+    """
+    config, problems = validate_config(config_path)
+    if config is None:
+        for problem in problems:
+            err.print(f"error: {problem}", markup=False)
+        raise typer.Exit(2)
+    destinations = ", ".join(f"{d.name} ({d.type})" for d in config.destinations)
+    console.print(
+        f"{config_path}: valid: {len(config.tables)} tables, destinations {destinations}",
+        markup=False,
+    )

@@ -26,50 +26,78 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Agen
         environ: where `password_env` names are looked up (the process environment if None).
 
     Raises:
-        ConfigError: unreadable file, bad YAML, a secret written in the file, a missing
-            environment variable, or an invalid setting.
+        ConfigError: the first problem (unreadable file, bad YAML, a secret written in the
+            file, a missing environment variable, an invalid setting), saying how many more
+            there are; `casscade check-config` lists them all.
+    """
+    config, problems = check_config(path, environ=environ)
+    if config is None:
+        first = problems[0]
+        if len(problems) > 1:
+            raise ConfigError(first.where, f"{first.problem} (and {len(problems) - 1} more)")
+        raise first
+    return config
+
+
+def check_config(
+    path: Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[AgentConfig | None, list[ConfigError]]:
+    """Validate a configuration file and collect every problem with its place in the file.
+
+    Returns:
+        The configuration and no problems, or None and at least one problem.
     """
     env = os.environ if environ is None else environ
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
+        return None, [ConfigError(str(path), f"cannot read: {exc.strerror}")]
     except yaml.YAMLError as exc:
-        raise ConfigError(str(path), f"not valid YAML: {str(exc).splitlines()[0]}") from exc
+        return None, [ConfigError(str(path), f"not valid YAML: {str(exc).splitlines()[0]}")]
     if not isinstance(raw, dict):
-        raise ConfigError(str(path), "expected a mapping at the top level")
-    resolved = _resolve_secrets(raw, env, where="")
+        return None, [ConfigError(str(path), "expected a mapping at the top level")]
+    problems: list[ConfigError] = []
+    resolved = _resolve_secrets(raw, env, where="", problems=problems)
     try:
-        return AgentConfig.model_validate(resolved)
+        config = AgentConfig.model_validate(resolved)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(item) for item in first["loc"]) or "config"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}", f"{first['msg']}{more}") from exc
+        for error in exc.errors():
+            where = ".".join(str(item) for item in error["loc"]) or "config"
+            problems.append(ConfigError(f"{path}: {where}", error["msg"]))
+        return None, problems
+    return (None, problems) if problems else (config, [])
 
 
-def _resolve_secrets(node: object, env: Mapping[str, str], *, where: str) -> object:
+def _resolve_secrets(
+    node: object, env: Mapping[str, str], *, where: str, problems: list[ConfigError]
+) -> object:
     """Replace `password_env` / `password_file` with `password`; refuse a literal password."""
     if isinstance(node, list):
-        return [_resolve_secrets(v, env, where=f"{where}{i}.") for i, v in enumerate(node)]
+        return [
+            _resolve_secrets(v, env, where=f"{where}{i}.", problems=problems)
+            for i, v in enumerate(node)
+        ]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
         here = f"{where}{key}"
         if key == "password":
-            raise ConfigError(
-                here, "secrets do not go in the file: use password_env or password_file"
+            problems.append(
+                ConfigError(
+                    here, "secrets do not go in the file: use password_env or password_file"
+                )
             )
-        if key == "password_env":
-            if str(value) not in env:
-                raise ConfigError(here, f"environment variable {value} is not set")
-            out["password"] = env[str(value)]
+        elif key == "password_env":
+            if str(value) in env:
+                out["password"] = env[str(value)]
+            else:
+                problems.append(ConfigError(here, f"environment variable {value} is not set"))
         elif key == "password_file":
             try:
                 out["password"] = Path(str(value)).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(here, f"cannot read {value}: {exc.strerror}") from exc
+                problems.append(ConfigError(here, f"cannot read {value}: {exc.strerror}"))
         else:
-            out[key] = _resolve_secrets(value, env, where=f"{here}.")
+            out[key] = _resolve_secrets(value, env, where=f"{here}.", problems=problems)
     return out

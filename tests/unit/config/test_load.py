@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from casscade.config.load import load_config
+from casscade.config.load import check_config, load_config
 from casscade.config.models import PostgresDestination
 from casscade.errors import ConfigError
 
@@ -78,3 +80,38 @@ def test_load_config_bad_setting_one_line_error_naming_it(
     assert where in message
     assert what in message
     assert "\n" not in message
+
+
+def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
+    """All mistakes of a file are listed together, each naming its place."""
+    text = (
+        VALID.replace("password_env: PG_PASSWORD", "password: plain")
+        .replace("tables: [ks.users]", "tables: [users]")
+        .replace("  node_id: node1\n", "")
+    )
+    config, problems = check_config(_write(tmp_path, text), environ={})
+    assert config is None
+    places = " ".join(str(p) for p in problems)
+    assert "destinations.0.password" in places
+    assert "tables" in places
+    assert "source.node_id" in places
+    with pytest.raises(ConfigError, match=r"\(and \d+ more\)"):
+        load_config(_write(tmp_path, text), environ={})
+
+
+def test_cli_check_config_exit_codes(tmp_path: Path) -> None:
+    """check-config exits 0 on a valid file and 2, one line per problem, on a bad one."""
+    good = _write(tmp_path, VALID)
+    run = [sys.executable, "-c", "from casscade.cli.main import main; main()", "check-config"]
+    ok = subprocess.run([*run, "--config", str(good)], capture_output=True, text=True,
+                        env={"PG_PASSWORD": "x", "PATH": "/usr/bin"}, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "valid: 1 tables" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(VALID.replace("tables: [ks.users]", "tables: [users]"), encoding="utf-8")
+    failed = subprocess.run([*run, "--config", str(bad)], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin"}, check=False)  # fmt: skip
+    assert failed.returncode == 2
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 2  # the bad table name and the unset PG_PASSWORD
+    assert all(line.startswith("error: ") for line in lines)
