@@ -1,4 +1,4 @@
-"""`casscade run` and `casscade verify`: the agent and the oracle, from a config file."""
+"""`casscade run`, `verify` and `check-config`: the agent, the oracle, config validation."""
 
 from __future__ import annotations
 

@@ -94,6 +94,14 @@ class ClickHouseDestination(BaseModel):
     database_prefix: str = ""
     tables: tuple[str, ...] | None = None
 
+    @field_validator("dsn")
+    @classmethod
+    def _absolute_chdb_path(cls, dsn: str) -> str:
+        # clickhouse-connect reads chdb://a/b as host "a" and database "b", not as a path.
+        if dsn.startswith("chdb://") and not dsn.startswith("chdb:///"):
+            raise ValueError("chDB needs an absolute path: chdb:///absolute/path")
+        return dsn
+
 
 Destination = Annotated[
     PostgresDestination | TimescaleDestination | ClickHouseDestination,

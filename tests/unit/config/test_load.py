@@ -67,6 +67,10 @@ def test_load_config_password_file_is_read(tmp_path: Path) -> None:
         (("    user: casscade\n", "    user: casscade\n    colour: blue\n"), "colour",
          "Extra inputs"),
         (("tables: [ks.users]", "tables: ["), "casscade.yaml", "not valid YAML"),
+        (("  - type: postgres\n    name: warehouse\n    database: app\n    user: casscade\n"
+          "    password_env: PG_PASSWORD\n",
+          "  - type: clickhouse\n    name: olap\n    dsn: chdb://relative/dir\n"),
+         "destinations.0.clickhouse.dsn", "absolute path"),
     ],
 )  # fmt: skip
 def test_load_config_bad_setting_one_line_error_naming_it(
@@ -115,3 +119,12 @@ def test_cli_check_config_exit_codes(tmp_path: Path) -> None:
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 2  # the bad table name and the unset PG_PASSWORD
     assert all(line.startswith("error: ") for line in lines)
+
+
+def test_example_configuration_is_valid() -> None:
+    """The example file in examples/ validates (with its documented environment variable)."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "casscade-local.yaml"
+    config, problems = check_config(example, environ={"CASSCADE_PG_PASSWORD": "casscade"})
+    assert problems == []
+    assert config is not None
+    assert [d.type for d in config.destinations] == ["postgres", "timescaledb", "clickhouse"]
