@@ -14,18 +14,15 @@ from pathlib import Path
 
 import clickhouse_connect
 
-from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.position import Position
 from casscade.engine.verify import compare_table
-from casscade.events.mapping import mutation_to_events
-from casscade.events.model import ChangeEvent
 from casscade.sinks.clickhouse.ddl import ClickHouseLayout, quote
 from casscade.sinks.clickhouse.sink import ClickHouseSink
-from casscade.source.registry import SchemaRegistry
-from casscade.source.schema import read_schema_rows
-from casscade.source.tailer import CdcTailer
 from casscade.stack.manager import Stack
-from tests.integration.workloads import KEYSPACE, TABLE_COLUMNS, create_keyspace, workload
+from tests.integration.workloads import (
+    KEYSPACE,
+    recorded_events,
+)
 
 
 def test_clickhouse_mirror_equals_cassandra_in_log_and_shuffled_order(
@@ -36,17 +33,7 @@ def test_clickhouse_mirror_equals_cassandra_in_log_and_shuffled_order(
     dsn = f"chdb://{tmp_path / 'chdb'}"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        create_keyspace(session, KEYSPACE)
-        session.execute(f"CREATE TABLE {KEYSPACE}.{table} ({TABLE_COLUMNS}) WITH cdc = true")
-        registry = SchemaRegistry(lambda: read_schema_rows(session))
-        workload(session, table, 600)
-        events: list[ChangeEvent] = []
-        for record in CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry).poll():
-            if isinstance(record, Mutation):
-                events.extend(e for e in mutation_to_events(record) if e.table == table)
-        schema = registry.snapshot.by_name(KEYSPACE, table)
-        assert schema is not None
-        assert len(events) == 600
+        schema, events = recorded_events(stack, session, table, 600)
         shuffled = events * 2
         random.Random(5).shuffle(shuffled)
         reports = []

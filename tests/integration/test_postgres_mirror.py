@@ -18,7 +18,6 @@ import psycopg
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.position import Position
 from casscade.events.mapping import mutation_to_events
-from casscade.events.model import ChangeEvent
 from casscade.sinks.postgres.sink import PostgresSink
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
@@ -27,10 +26,9 @@ from casscade.stack.manager import Stack
 from tests.integration.workloads import (
     COLUMNS,
     KEYSPACE,
-    TABLE_COLUMNS,
     create_keyspace,
+    recorded_events,
     rows,
-    workload,
 )
 
 
@@ -40,19 +38,8 @@ def test_postgres_mirror_equals_cassandra_in_log_and_shuffled_order(stack: Stack
     select = f"SELECT pk, ck, {', '.join(COLUMNS)} FROM {KEYSPACE}.{table}"
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        create_keyspace(session, KEYSPACE)
-        session.execute(f"CREATE TABLE {KEYSPACE}.{table} ({TABLE_COLUMNS}) WITH cdc = true")
-        registry = SchemaRegistry(lambda: read_schema_rows(session))
-        workload(session, table, 600)
+        schema, events = recorded_events(stack, session, table, 600)
         expected = rows(session.execute(select))
-        tailer = CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry)
-        events: list[ChangeEvent] = []
-        for record in tailer.poll():
-            if isinstance(record, Mutation):
-                events.extend(e for e in mutation_to_events(record) if e.table == table)
-    schema = registry.snapshot.by_name(KEYSPACE, table)
-    assert schema is not None
-    assert len(events) == 600
     shuffled = events * 2
     random.Random(3).shuffle(shuffled)
     dsn = stack.settings.postgres.dsn()

@@ -14,6 +14,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from casscade.commitlog.mutation import Mutation
+from casscade.commitlog.schema import TableSchema
+from casscade.events.mapping import mutation_to_events
+from casscade.events.model import ChangeEvent
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
+from casscade.source.tailer import CdcTailer
+from casscade.stack.manager import Stack
+
 KEYSPACE = "it_mirror"
 TABLE_COLUMNS = (
     "pk int, ck int, a text, b bigint, c double, d boolean, e uuid, f timestamp, g decimal, "
@@ -104,3 +113,21 @@ def create_keyspace(session: Any, keyspace: str) -> None:
         f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
         "{'class': 'SimpleStrategy', 'replication_factor': 1}"
     )
+
+
+def recorded_events(
+    stack: Stack, session: Any, table: str, operations: int
+) -> tuple[TableSchema, list[ChangeEvent]]:
+    """Create `table` with TABLE_COLUMNS, run the workload, decode its change events."""
+    create_keyspace(session, KEYSPACE)
+    session.execute(f"CREATE TABLE {KEYSPACE}.{table} ({TABLE_COLUMNS}) WITH cdc = true")
+    registry = SchemaRegistry(lambda: read_schema_rows(session))
+    workload(session, table, operations)
+    events: list[ChangeEvent] = []
+    for record in CdcTailer(stack.cassandra.layout.cdc_raw_dir, registry).poll():
+        if isinstance(record, Mutation):
+            events.extend(e for e in mutation_to_events(record) if e.table == table)
+    schema = registry.snapshot.by_name(KEYSPACE, table)
+    assert schema is not None
+    assert len(events) == operations
+    return schema, events
