@@ -186,6 +186,13 @@ class _Walker:
         data = b"" if length == 0 else self._decompress(raw, length, offset)
         return _Section(offset, next_offset, logical, data, logical + _MARKER.size)
 
+    def logical_end(self, offset: int, logical: int) -> int:
+        """The logical end of the compressed section at `offset`, without decompressing it."""
+        if offset + _MARKER.size + _I32.size > len(self.buf):
+            raise TruncatedSegmentError(self.descriptor.segment_id, offset, "section header")
+        (length,) = _I32.unpack_from(self.buf, offset + _MARKER.size)
+        return logical + _MARKER.size + int(length)
+
     def _decompress(self, raw: bytes, length: int, offset: int) -> bytes:
         seg = self.descriptor.segment_id
         if self.decompress is None:
@@ -265,20 +272,28 @@ def iter_entries(
     codec = decompress or BUILTIN_DECOMPRESSORS.get(descriptor.compression_class or "")
     walker = _Walker(view, descriptor, completed=completed, decompress=codec)
     offset, logical = descriptor.header_length, descriptor.header_length
+    if start is not None and not walker.compressed and start > offset:
+        # Plain segments: logical offsets are file offsets, so resume right at the section.
+        offset = logical = start
     while True:
         next_offset, stop = walker.read_marker(offset)
         if stop is not None:
             yield SegmentEnd(stop, logical, offset)
             return
+        if start is not None and offset < start:
+            # Compressed sections already read: only their logical length is needed (U, in
+            # their header), not their bytes.
+            logical = walker.logical_end(offset, logical)
+            offset = next_offset
+            continue
         section = walker.section(offset, next_offset, logical)
         if limit is not None and section.logical_end > limit:
             yield SegmentEnd(StopReason.LIMIT, logical, offset)
             return
-        if start is None or offset >= start:
-            try:
-                entries = _entries(section, seg)
-            except DecodeError as exc:
-                yield CorruptSection(seg, logical, section.logical_end, exc)
-            else:
-                yield from entries
+        try:
+            entries = _entries(section, seg)
+        except DecodeError as exc:
+            yield CorruptSection(seg, logical, section.logical_end, exc)
+        else:
+            yield from entries
         offset, logical = next_offset, section.logical_end

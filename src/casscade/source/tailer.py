@@ -12,6 +12,7 @@ committed past them (the engine's job).
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,20 @@ class CdcTailer:
             return
         dropped = segment.link_count == 1 and not index.completed
         done = index.completed or dropped
-        data = segment.path.read_bytes()
+        with segment.path.open("rb") as handle:
+            if segment.size_bytes == 0:
+                return  # nothing written yet
+            # Mapped, not read: a poll touches only the sections that are new since the last.
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                yield from self._walk(memoryview(mapped), segment, progress, done=done)
+
+    def _walk(
+        self, data: memoryview, segment: CdcSegment, progress: _Progress, *, done: bool
+    ) -> Iterator[TailRecord]:
+        index = segment.index
+        if index is None:
+            return
+        dropped = segment.link_count == 1 and not index.completed
         if progress.descriptor is None:
             progress.descriptor = decode_descriptor(
                 data[:_MAX_HEADER_BYTES], segment_id=segment.segment_id

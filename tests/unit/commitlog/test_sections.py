@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from casscade.commitlog.sections import (
     StopReason,
     iter_entries,
 )
+from casscade.source.segments import DECOMPRESSORS
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "commitlog" / "5.0.9-v7" / "rows"
 SEGMENT = next(iter(sorted(FIXTURE.glob("*.log")))).read_bytes()
@@ -89,3 +91,31 @@ def test_iter_entries_broken_marker_in_completed_segment_raises() -> None:
     live = list(iter_entries(bytes(damaged), DESCRIPTOR, completed=False))
     assert isinstance(live[-1], SegmentEnd)
     assert live[-1].reason is StopReason.NOT_YET_WRITTEN
+
+
+@pytest.mark.parametrize("codec", ["lz4", "snappy", "deflate", "zstd"])
+def test_iter_entries_resume_compressed_segment_skips_decoded_sections(codec: str) -> None:
+    """On a compressed segment a resumed walk keeps the logical positions right, yields only
+    the rest, and decompresses fewer sections than a walk from the start."""
+    folder = FIXTURE.parents[1] / f"5.0.9-v7-{codec}" / "mixed"
+    data = next(iter(sorted(folder.glob("*.log")))).read_bytes()
+    descriptor = decode_descriptor(data)
+    real = DECOMPRESSORS[descriptor.compression_class or ""] if codec != "deflate" else None
+    calls: list[int] = []
+
+    def counting(raw: bytes, length: int) -> bytes:
+        calls.append(length)
+        return real(raw, length) if real is not None else zlib.decompress(raw)
+
+    every = [r for r in iter_entries(data, descriptor, completed=True, decompress=counting)
+             if isinstance(r, LogEntry)]  # fmt: skip
+    full_calls = len(calls)
+    limit = every[len(every) // 2].end
+    first = list(iter_entries(data, descriptor, completed=False, limit=limit, decompress=counting))
+    stop = first[-1]
+    assert isinstance(stop, SegmentEnd)
+    calls.clear()
+    rest = [r for r in iter_entries(data, descriptor, completed=True, start=stop.file_offset,
+                                    decompress=counting) if isinstance(r, LogEntry)]  # fmt: skip
+    assert [r for r in first if isinstance(r, LogEntry)] + rest == every
+    assert len(calls) < full_calls

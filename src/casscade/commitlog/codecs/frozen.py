@@ -35,19 +35,23 @@ def _read_values(data: memoryview, pos: int, count: int) -> tuple[list[memoryvie
     values: list[memoryview | None] = []
     append = values.append
     for _ in range(count):
-        if pos + 4 > size:
-            raise ValueDecodeError("collection element length runs past the value")
-        length: int = _unpack_i32_from(data, pos)[0]
-        pos += 4
-        if length < 0:
-            append(None)
-            continue
-        end = pos + length
-        if end > size:
-            raise ValueDecodeError(f"collection element of {length} bytes runs past the value")
-        append(data[pos:end])
-        pos = end
+        value, pos = _read_value(data, pos, "collection element")
+        append(value)
     return values, pos
+
+
+def _read_value(data: memoryview, pos: int, what: str) -> tuple[memoryview | None, int]:
+    """One i32-length-prefixed value at `pos` (None for a negative length, null), and its end."""
+    if pos + 4 > len(data):
+        raise ValueDecodeError(f"{what} length runs past the value")
+    length: int = _unpack_i32_from(data, pos)[0]
+    pos += 4
+    if length < 0:
+        return None, pos
+    end = pos + length
+    if end > len(data):
+        raise ValueDecodeError(f"{what} of {length} bytes runs past the value")
+    return data[pos:end], end
 
 
 def _read_collection(data: Buffer, pairs: bool) -> list[memoryview | None]:
@@ -105,18 +109,8 @@ def _read_fields(data: Buffer, count: int) -> list[memoryview | None]:
     while pos < size:
         if len(fields) == count:
             raise ValueDecodeError(f"tuple value has {size - pos} bytes after its {count} fields")
-        if pos + 4 > size:
-            raise ValueDecodeError("tuple field length runs past the value")
-        length: int = _unpack_i32_from(view, pos)[0]
-        pos += 4
-        if length < 0:
-            append(None)
-            continue
-        end = pos + length
-        if end > size:
-            raise ValueDecodeError(f"tuple field of {length} bytes runs past the value")
-        append(view[pos:end])
-        pos = end
+        field, pos = _read_value(view, pos, "tuple field")
+        append(field)
     fields.extend([None] * (count - len(fields)))
     return fields
 
