@@ -11,7 +11,7 @@ floating point, decimals, booleans).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from casscade.commitlog.render import to_json_value
 from casscade.events.model import ClusteringRange
@@ -95,6 +95,15 @@ class TombstoneIndex:
             ):
                 newest = deleted_at
         return newest
+
+    def prime(
+        self,
+        keys: Iterable[tuple[object, ...]],
+        stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]],
+    ) -> None:
+        """Take the deletions of many partitions read at once (`keys` without any get none)."""
+        for key in keys:
+            self._by_partition.setdefault(key, list(stored.get(key, ())))
 
     def add(self, key: tuple[object, ...], bounds: ClusteringRange | None, deleted_at: int) -> None:
         """Remember a deletion written in this batch."""

@@ -4,8 +4,10 @@ Through clickhouse-connect, so the same code serves chDB (`chdb:///dir`, embedde
 (`http://host:8123`). Each batch inserts its change rows, then the destination's position
 (a ReplacingMergeTree keyed by destination and node, read with FINAL). ClickHouse has no
 transaction across the two: a crash between them replays the batch, and replays change
-nothing because the view resolves every key by timestamps. Late writes older than a known
-partition or range deletion are filtered before insertion, as in the PostgreSQL sink.
+nothing because the view resolves every key by timestamps. A batch is folded to one change
+row per key first (casscade.sinks.staging, as in the PostgreSQL sink), which drops late writes
+older than a known partition or range deletion; the deletions of the batch's partitions are
+read with one query.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, ClusteringRange, Op
+from casscade.events.model import ChangeEvent, ClusteringRange
 from casscade.sinks.clickhouse.ddl import (
     ClickHouseLayout,
     UnsupportedColumnError,
@@ -29,6 +31,7 @@ from casscade.sinks.clickhouse.ddl import (
     quote,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
+from casscade.sinks.staging import MIN_TS, Staged, stage
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -136,103 +139,94 @@ class ClickHouseSink:
     def _apply_table(
         self, client: Client, layout: ClickHouseLayout, events: list[ChangeEvent]
     ) -> None:
+        """Fold the table's events (casscade.sinks.staging) and insert one row per key."""
         columns = [c.name for c in layout.keys]
         for c in layout.regulars:
             columns += [c.name, c.name + "__ts", c.name + "__exp"]
         columns += ["__row_ts", "__row_exp", "__del_ts"]
-        target = layout.qualified("__changes").replace("`", "")
-        tombstones = TombstoneIndex(
-            lambda key: self._load_tombstones(client, layout, key),
-            [c.descending for c in layout.table.clustering],
-        )
+        descending = [c.descending for c in layout.table.clustering]
+        partitions = list({e.partition_key for e in events})
+        index = TombstoneIndex(lambda key: [], descending)
+        index.prime(partitions, self._load_tombstones(client, layout, partitions))
+        staged = stage(events, len(layout.keys), index, descending)
+        regulars = [c.name for c in layout.regulars]
         rows: list[list[object]] = []
-        for event in events:
-            if event.op is Op.UPSERT:
-                row = self._upsert_row(layout, event, tombstones)
-                if row is not None:
-                    rows.append(row)
-            elif event.op is Op.DELETE_ROW:
-                key = event.partition_key + event.clustering
-                rows.append(self._row(layout, key, del_ts=event.deletion_us))
-            else:
-                # A range deletion looks up the rows it covers: those of this batch included.
-                if rows:
-                    client.insert(target, rows, column_names=columns)
-                    rows = []
-                rows.extend(self._delete(client, layout, event))
-                tombstones.add(event.partition_key, event.clustering_range, event.deletion_us or 0)
+        for key, row in staged.rows.items():
+            values: list[object] = [_value(v) for v in key]
+            for name in regulars:
+                cell = row.cells.get(name)
+                if cell is None:
+                    values += [None, None, None]
+                else:
+                    values += [_value(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
+            rows.append(values)
+        if staged.tombstones:
+            client.insert(
+                layout.qualified("__tombstones").replace("`", ""),
+                [[*(_value(v) for v in pk), "" if bounds is None else bounds_to_json(bounds),
+                  deleted_at] for pk, bounds, deleted_at in staged.tombstones],
+                column_names=[*(c.name for c in layout.table.partition_key), "bounds",
+                              "deleted_at"],
+            )  # fmt: skip
+        # Partition deletions need no rows (the view joins them); range deletions mark the
+        # stored rows they cover with a row holding only the deletion time.
+        if staged.range_deletions:
+            rows += self._range_marks(client, layout, staged, descending)
         if rows:
-            client.insert(target, rows, column_names=columns)
+            client.insert(layout.qualified("__changes").replace("`", ""), rows,
+                          column_names=columns)  # fmt: skip
 
-    def _row(
-        self, layout: ClickHouseLayout, key: tuple[object, ...], *, del_ts: int | None = None
-    ) -> list[object]:
-        row: list[object] = [_value(v) for v in key]
-        row += [None] * (3 * len(layout.regulars))
-        row += [None, None, del_ts]
-        return row
-
-    def _upsert_row(
-        self, layout: ClickHouseLayout, event: ChangeEvent, tombstones: TombstoneIndex
-    ) -> list[object] | None:
-        shadow = tombstones.shadow(event.partition_key, event.clustering)
-        row = self._row(layout, event.partition_key + event.clustering)
-        offset = len(layout.keys)
-        index = {c.name: offset + 3 * i for i, c in enumerate(layout.regulars)}
-        written = False
-        for cell in event.cells:
-            if cell.path is not None or cell.timestamp_us <= shadow or cell.column not in index:
-                continue
-            at = index[cell.column]
-            row[at] = None if cell.is_tombstone else _value(cell.value)
-            row[at + 1] = cell.timestamp_us
-            row[at + 2] = None if cell.is_tombstone else cell.expires_at_s
-            written = True
-        if event.row_timestamp_us is not None and event.row_timestamp_us > shadow:
-            row[-3], row[-2] = event.row_timestamp_us, event.row_expires_at_s
-            written = True
-        return row if written else None
+    def _key_tuples(
+        self, layout: ClickHouseLayout, keys: list[tuple[object, ...]]
+    ) -> tuple[str, dict[str, object]]:
+        """`indexOf({keys}, tuple(pk...))` (1-based, 0 when absent) and its parameter."""
+        pk = layout.table.partition_key
+        array = f"Array(Tuple({', '.join(_param_type(c) for c in pk)}))"
+        found = f"indexOf({{keys:{array}}}, tuple({', '.join(quote(c.name) for c in pk)}))"
+        return found, {"keys": [tuple(_value(v) for v in key) for key in keys]}
 
     def _load_tombstones(
-        self, client: Client, layout: ClickHouseLayout, key: tuple[object, ...]
-    ) -> list[tuple[ClusteringRange | None, int]]:
-        pk = layout.table.partition_key
-        where = " AND ".join(
-            f"{quote(c.name)} = {{k{i}:{_param_type(c)}}}" for i, c in enumerate(pk)
-        )
+        self, client: Client, layout: ClickHouseLayout, partitions: list[tuple[object, ...]]
+    ) -> dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]]:
+        """The stored deletions of the batch's partitions, in one query."""
+        found, parameters = self._key_tuples(layout, partitions)
         rows = client.query(
-            f"SELECT bounds, deleted_at FROM {layout.qualified('__tombstones')} WHERE {where}",  # noqa: S608
-            parameters={f"k{i}": _value(v) for i, v in enumerate(key)},
+            f"SELECT {found} AS __ord, bounds, deleted_at "  # noqa: S608
+            f"FROM {layout.qualified('__tombstones')} WHERE __ord > 0",
+            parameters=parameters,
         ).result_rows
-        return [(bounds_from_json(b) if b else None, int(str(t))) for b, t in rows]
+        stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]] = {}
+        for ordinal, bounds, deleted_at in rows:
+            stored.setdefault(partitions[int(str(ordinal)) - 1], []).append(
+                (bounds_from_json(bounds) if bounds else None, int(str(deleted_at)))
+            )
+        return stored
 
-    def _delete(
-        self, client: Client, layout: ClickHouseLayout, event: ChangeEvent
+    def _range_marks(
+        self, client: Client, layout: ClickHouseLayout, staged: Staged, descending: list[bool]
     ) -> list[list[object]]:
-        bounds = event.clustering_range
-        text = "" if bounds is None else bounds_to_json(bounds)
-        client.insert(
-            layout.qualified("__tombstones").replace("`", ""),
-            [[*(_value(v) for v in event.partition_key), text, event.deletion_us]],
-            column_names=[c.name for c in layout.table.partition_key] + ["bounds", "deleted_at"],
-        )
-        if bounds is None:
-            return []  # the view joins partition deletions
-        pk = layout.table.partition_key
-        where = " AND ".join(
-            f"{quote(c.name)} = {{k{i}:{_param_type(c)}}}" for i, c in enumerate(pk)
-        )
+        """Rows that raise the deletion time of the stored rows a range deletion covers."""
+        partitions = list({pk for pk, _, _ in staged.range_deletions})
+        found, parameters = self._key_tuples(layout, partitions)
         ck = ", ".join(quote(c.name) for c in layout.table.clustering)
         existing = client.query(
-            f"SELECT DISTINCT {ck} FROM {layout.qualified('__changes')} WHERE {where}",  # noqa: S608
-            parameters={f"k{i}": _value(v) for i, v in enumerate(event.partition_key)},
+            f"SELECT DISTINCT {found} AS __ord, {ck} "  # noqa: S608
+            f"FROM {layout.qualified('__changes')} WHERE __ord > 0",
+            parameters=parameters,
         ).result_rows
-        descending = [c.descending for c in layout.table.clustering]
-        return [
-            self._row(layout, event.partition_key + tuple(row), del_ts=event.deletion_us)
-            for row in existing
-            if covers(bounds, tuple(row), descending)
-        ]
+        by_partition: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+        for row in existing:
+            by_partition.setdefault(partitions[int(str(row[0])) - 1], []).append(tuple(row[1:]))
+        marks: dict[tuple[object, ...], int] = {}
+        for pk, bounds, deleted_at in staged.range_deletions:
+            for clustering in by_partition.get(pk, ()):
+                if covers(bounds, clustering, descending):
+                    key = (*pk, *clustering)
+                    marks[key] = max(marks.get(key, MIN_TS), deleted_at)
+        blank = [None] * (3 * len(layout.regulars))
+        return [[*(_value(v) for v in key), *blank, None, None, deleted]
+                for key, deleted in marks.items()]  # fmt: skip
 
 
 def _param_type(column: ColumnSchema) -> str:

@@ -7,9 +7,11 @@ partition deletion at least as new covers it. Deletions are kept as tombstones, 
 replayed writes converge to Cassandra's state whatever the order. The events of a batch and
 the destination's position commit in one transaction.
 
-This first version applies a batch event by event inside the transaction (correct, not yet
-fast): the COPY + set-based merge of issue #4 replaces it. Mirrored tables may not have
-collections, UDTs, tuples, vectors, counters, static columns, `time` or `duration` yet.
+A batch is applied set-based: folded to one row per key in Python (casscade.sinks.staging),
+copied with COPY into a temporary table, merged with one guarded INSERT ... ON CONFLICT per
+table, and the batch's deletions are stored and applied with one statement each. Mirrored
+tables may not have collections, UDTs, tuples, vectors, counters, static columns, `time` or
+`duration` yet.
 """
 
 from __future__ import annotations
@@ -20,19 +22,20 @@ from collections.abc import Iterator, Mapping, Sequence
 import psycopg
 
 from casscade.commitlog.position import Position
-from casscade.commitlog.schema import TableSchema
+from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.commitlog.types import NativeName, NativeType
 from casscade.errors import PermanentSinkError, TransientSinkError
-from casscade.events.model import ChangeEvent, ClusteringRange, Op
+from casscade.events.model import ChangeEvent, ClusteringRange
 from casscade.sinks.postgres.ddl import (
     TableLayout,
     UnsupportedColumnError,
     create_statements,
+    pg_type,
     quote,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
+from casscade.sinks.staging import MIN_TS, Staged, stage
 
-MIN_TS = -(1 << 63)
 # Clustering types whose Python ordering is Cassandra's and that survive JSON unchanged:
 # the ones a range deletion may bound in this version.
 _RANGE_TYPES = frozenset(
@@ -162,21 +165,30 @@ class PostgresSink:
     def apply(self, events: Sequence[ChangeEvent], *, node_id: str, position: Position) -> None:
         """Apply a batch and record `position`, in one transaction.
 
+        Per table: fold the batch to one row per key (casscade.sinks.staging), COPY it into a
+        temporary staging table and merge it with one INSERT ... ON CONFLICT statement whose
+        per-column guards apply last-write-wins against the stored rows; then store the
+        batch's partition and range deletions and apply them to stored rows, set-based.
+
         Raises:
             TransientSinkError: the database is unreachable or the transaction failed.
             PermanentSinkError: a table or value the sink cannot hold.
         """
         conn = self._connection()
-        indexes: dict[str, TombstoneIndex] = {}
+        by_table: dict[str, list[ChangeEvent]] = {}
+        for event in events:
+            by_table.setdefault(event.qualified_table, []).append(event)
         with self._driver_errors(), conn.transaction():
-            for event in events:
-                layout = self._layouts.get(event.qualified_table)
+            for name, table_events in by_table.items():
+                layout = self._layouts.get(name)
                 if layout is None:
-                    raise PermanentSinkError(self.name, f"{event.qualified_table}: unknown")
-                index = indexes.get(event.qualified_table)
-                if index is None:
-                    index = indexes[event.qualified_table] = _tombstone_index(conn, layout)
-                _apply_event(conn, layout, event, index)
+                    raise PermanentSinkError(self.name, f"{name}: unknown")
+                _check_range_types(self.name, layout, table_events)
+                descending = [c.descending for c in layout.table.clustering]
+                index = _tombstone_index(conn, layout, {e.partition_key for e in table_events})
+                staged = stage(table_events, len(layout.keys), index, descending)
+                _merge_rows(conn, layout, staged)
+                _store_deletions(conn, layout, staged, descending)
             conn.execute(
                 "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
@@ -203,137 +215,167 @@ def classify(destination: str, exc: psycopg.Error) -> TransientSinkError | Perma
     return PermanentSinkError(destination, message)
 
 
-def _key_values(layout: TableLayout, event: ChangeEvent) -> list[object]:
-    return [*event.partition_key, *event.clustering]
+Conn = psycopg.Connection[tuple[object, ...]]
 
 
-def _pk_where(layout: TableLayout) -> str:
-    return " AND ".join(f"{quote(c.name)} = %s" for c in layout.table.partition_key)
+def _check_range_types(destination: str, layout: TableLayout, events: list[ChangeEvent]) -> None:
+    """Range deletions may bound only clustering types whose order Python shares."""
+    for event in events:
+        bounds = event.clustering_range
+        if bounds is None:
+            continue
+        for column in layout.table.clustering[: max(len(bounds.start), len(bounds.end))]:
+            t = column.cql_type
+            if not (isinstance(t, NativeType) and t.name in _RANGE_TYPES):
+                raise PermanentSinkError(
+                    destination, f"range deletion over {column.type_text} clustering: not yet"
+                )
 
 
-def _apply_event(
-    conn: psycopg.Connection[tuple[object, ...]],
-    layout: TableLayout,
-    event: ChangeEvent,
-    tombstones: TombstoneIndex,
-) -> None:
-    if event.op is Op.UPSERT:
-        _upsert(conn, layout, event, tombstones.shadow(event.partition_key, event.clustering))
-    elif event.op is Op.DELETE_ROW:
-        _delete_row(conn, layout, event)
-    else:
-        _delete_partition_or_range(conn, layout, event)
-        tombstones.add(event.partition_key, event.clustering_range, event.deletion_us or 0)
+def _unnest(columns: Sequence[ColumnSchema], alias: str, extra: Sequence[str] = ()) -> str:
+    """`unnest(%s::t1[], ...) WITH ORDINALITY AS alias(c1, ..., ord)`: rows from arrays."""
+    arrays = [f"%s::{pg_type(c)}[]" for c in columns] + [f"%s::{t}[]" for t in extra]
+    names = [quote(c.name) for c in columns] + [f"x{i}" for i in range(len(extra))]
+    return f"unnest({', '.join(arrays)}) WITH ORDINALITY AS {alias}({', '.join(names)}, ord)"
+
+
+def _columns_of(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Transpose keys into one list per key column (the arrays `_unnest` reads)."""
+    return [[key[i] for key in keys] for i in range(width)]
+
+
+def _on(columns: Sequence[ColumnSchema], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{quote(c.name)} = {right}.{quote(c.name)}" for c in columns)
 
 
 def _tombstone_index(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout
+    conn: Conn, layout: TableLayout, partitions: set[tuple[object, ...]]
 ) -> TombstoneIndex:
-    """The table's partition and range deletions, read once per partition per batch."""
+    """The stored partition and range deletions of the batch's partitions, in one query."""
+    keys = list(partitions)
+    pk = layout.table.partition_key
+    rows = conn.execute(
+        f"SELECT k.ord, t.bounds, t.deleted_at FROM {_unnest(pk, 'k')} "  # noqa: S608
+        f"JOIN {layout.qualified('__tombstones')} t ON {_on(pk, 't', 'k')}",
+        _columns_of(keys, len(pk)),
+    ).fetchall()
+    stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]] = {}
+    for ordinal, bounds, deleted_at in rows:
+        stored.setdefault(keys[int(str(ordinal)) - 1], []).append(
+            (None if bounds is None else bounds_from_json(bounds), int(str(deleted_at)))
+        )
 
     def load(key: tuple[object, ...]) -> list[tuple[ClusteringRange | None, int]]:
-        rows = conn.execute(
-            f"SELECT bounds, deleted_at FROM {layout.qualified('__tombstones')} "  # noqa: S608
-            f"WHERE {_pk_where(layout)}",
-            list(key),
-        ).fetchall()
-        return [(None if b is None else bounds_from_json(b), int(str(t))) for b, t in rows]
+        return []  # every partition of the batch was primed above
 
-    return TombstoneIndex(load, [c.descending for c in layout.table.clustering])
+    index = TombstoneIndex(load, [c.descending for c in layout.table.clustering])
+    index.prime(keys, stored)
+    return index
 
 
-def _upsert(
-    conn: psycopg.Connection[tuple[object, ...]],
-    layout: TableLayout,
-    event: ChangeEvent,
-    shadow: int,
-) -> None:
-    """Upsert the cells and liveness newer than `shadow` (the covering deletions)."""
-    cells = [c for c in event.cells if c.timestamp_us > shadow and c.path is None]
-    row_ts = event.row_timestamp_us if (event.row_timestamp_us or MIN_TS) > shadow else None
-    if not cells and row_ts is None:
-        return
+def _state_columns(layout: TableLayout) -> list[str]:
     names = [c.name for c in layout.keys]
-    params: list[object] = _key_values(layout, event)
+    for c in layout.regulars:
+        names += [c.name, c.name + "__ts", c.name + "__exp"]
+    return [*names, "__row_ts", "__row_exp", "__del_ts"]
+
+
+def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
+    """COPY the staged rows into a temporary table and merge them in one statement."""
+    if not staged.rows:
+        return
+    stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}")
+    columns = ", ".join(map(quote, _state_columns(layout)))
+    conn.execute(
+        f"CREATE TEMP TABLE {stage_table} (LIKE {layout.qualified('__state')}) ON COMMIT DROP"
+    )
+    regulars = [c.name for c in layout.regulars]
+    with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
+        for key, row in staged.rows.items():
+            values: list[object] = list(key)
+            for name in regulars:
+                cell = row.cells.get(name)
+                if cell is None:
+                    values += [None, None, None]
+                else:
+                    values += [cell.value, cell.timestamp_us, cell.expires_at_s]
+            values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
+            copy.write_row(values)
     updates = []
-    for cell in cells:
-        col, ts, exp = quote(cell.column), quote(cell.column + "__ts"), quote(cell.column + "__exp")
-        names += [cell.column, cell.column + "__ts", cell.column + "__exp"]
-        params += [None if cell.is_tombstone else cell.value, cell.timestamp_us,
-                   None if cell.is_tombstone else cell.expires_at_s]  # fmt: skip
+    for name in regulars:
+        col, ts, exp = quote(name), quote(name + "__ts"), quote(name + "__exp")
         wins = (
             f'(EXCLUDED.{ts} > coalesce(s."__del_ts", {MIN_TS}) AND '
             f"(s.{ts} IS NULL OR EXCLUDED.{ts} > s.{ts} OR (EXCLUDED.{ts} = s.{ts} AND "
             f"((EXCLUDED.{col} IS NULL AND s.{col} IS NOT NULL) OR EXCLUDED.{col} > s.{col}))))"
         )
-        updates += [f"{name} = CASE WHEN {wins} THEN EXCLUDED.{name} ELSE s.{name} END"
-                    for name in (col, ts, exp)]  # fmt: skip
-    if row_ts is not None:
-        names += ["__row_ts", "__row_exp"]
-        params += [row_ts, event.row_expires_at_s]
-        wins = (f"(EXCLUDED.\"__row_ts\" > coalesce(s.\"__del_ts\", {MIN_TS}) AND "
-                f"EXCLUDED.\"__row_ts\" >= coalesce(s.\"__row_ts\", {MIN_TS}))")  # fmt: skip
-        updates += [f'"{n}" = CASE WHEN {wins} THEN EXCLUDED."{n}" ELSE s."{n}" END'
-                    for n in ("__row_ts", "__row_exp")]  # fmt: skip
+        updates += [f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE s.{n} END"
+                    for n in (col, ts, exp)]  # fmt: skip
+    row_wins = (f'(EXCLUDED."__row_ts" > coalesce(s."__del_ts", {MIN_TS}) AND '
+                f'EXCLUDED."__row_ts" >= coalesce(s."__row_ts", {MIN_TS}))')  # fmt: skip
+    updates += [f'"{n}" = CASE WHEN {row_wins} THEN EXCLUDED."{n}" ELSE s."{n}" END'
+                for n in ("__row_ts", "__row_exp")]  # fmt: skip
+    updates.append('"__del_ts" = greatest(s."__del_ts", EXCLUDED."__del_ts")')
     keys = ", ".join(quote(c.name) for c in layout.keys)
     conn.execute(
-        f"INSERT INTO {layout.qualified('__state')} AS s ({', '.join(map(quote, names))}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(params))}) ON CONFLICT ({keys}) DO UPDATE SET "
-        + ", ".join(updates),
-        params,
+        f"INSERT INTO {layout.qualified('__state')} AS s ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {stage_table} ON CONFLICT ({keys}) DO UPDATE SET "
+        + ", ".join(updates)
     )
 
 
-def _delete_row(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout, event: ChangeEvent
+def _store_deletions(
+    conn: Conn, layout: TableLayout, staged: Staged, descending: list[bool]
 ) -> None:
-    keys = ", ".join(quote(c.name) for c in layout.keys)
-    marks = ", ".join(["%s"] * len(layout.keys))
-    conn.execute(
-        f'INSERT INTO {layout.qualified("__state")} AS s ({keys}, "__del_ts") '  # noqa: S608
-        f"VALUES ({marks}, %s) ON CONFLICT ({keys}) DO UPDATE SET "
-        '"__del_ts" = greatest(s."__del_ts", EXCLUDED."__del_ts")',
-        [*_key_values(layout, event), event.deletion_us],
-    )
-
-
-def _delete_partition_or_range(
-    conn: psycopg.Connection[tuple[object, ...]], layout: TableLayout, event: ChangeEvent
-) -> None:
-    bounds = event.clustering_range
-    if bounds is not None:
-        for column in layout.table.clustering[: max(len(bounds.start), len(bounds.end))]:
-            t = column.cql_type
-            if not (isinstance(t, NativeType) and t.name in _RANGE_TYPES):
-                raise PermanentSinkError(
-                    "postgres", f"range deletion over {column.type_text} clustering: not yet"
-                )
-    pk_cols = ", ".join(quote(c.name) for c in layout.table.partition_key)
-    conn.execute(
-        f"INSERT INTO {layout.qualified('__tombstones')} ({pk_cols}, bounds, deleted_at) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(layout.table.partition_key))}, %s, %s)",
-        [*event.partition_key,
-         None if bounds is None else bounds_to_json(bounds), event.deletion_us],
-    )  # fmt: skip
-    ck_cols = [quote(c.name) for c in layout.table.clustering]
-    where = _pk_where(layout)
-    if bounds is None or not ck_cols:
-        conn.execute(
-            f'UPDATE {layout.qualified("__state")} SET "__del_ts" = '  # noqa: S608
-            f'greatest("__del_ts", %s) WHERE {where}',
-            [event.deletion_us, *event.partition_key],
-        )
+    """Keep the batch's partition and range deletions and mark the stored rows they cover."""
+    if not staged.tombstones:
         return
-    descending = [c.descending for c in layout.table.clustering]
-    rows = conn.execute(
-        f"SELECT {', '.join(ck_cols)} FROM {layout.qualified('__state')} WHERE {where}",  # noqa: S608
-        list(event.partition_key),
-    ).fetchall()
-    for row in rows:
-        if covers(bounds, row, descending):
-            conn.execute(
-                f'UPDATE {layout.qualified("__state")} SET "__del_ts" = '  # noqa: S608
-                f'greatest("__del_ts", %s) WHERE {where} AND '
-                + " AND ".join(f"{c} = %s" for c in ck_cols),
-                [event.deletion_us, *event.partition_key, *row],
-            )
+    pk = layout.table.partition_key
+    pk_cols = ", ".join(quote(c.name) for c in pk)
+    with conn.cursor().copy(
+        f"COPY {layout.qualified('__tombstones')} ({pk_cols}, bounds, deleted_at) FROM STDIN"
+    ) as copy:
+        for key, bounds, deleted_at in staged.tombstones:
+            copy.write_row([*key, None if bounds is None else bounds_to_json(bounds), deleted_at])
+    marks: dict[tuple[object, ...], int] = {}  # row key -> newest deletion covering it
+    if staged.partition_deletions and not layout.table.clustering:
+        marks.update(staged.partition_deletions)
+    elif staged.partition_deletions:
+        partitions = list(staged.partition_deletions)
+        _update_deletions(conn, layout, pk, partitions,
+                          [staged.partition_deletions[p] for p in partitions])  # fmt: skip
+    if staged.range_deletions:
+        partitions = list({p for p, _, _ in staged.range_deletions})
+        ck = ", ".join(f"s.{quote(c.name)}" for c in layout.table.clustering)
+        rows = conn.execute(
+            f"SELECT k.ord, {ck} FROM {_unnest(pk, 'k')} "  # noqa: S608
+            f"JOIN {layout.qualified('__state')} s ON {_on(pk, 's', 'k')}",
+            _columns_of(partitions, len(pk)),
+        ).fetchall()
+        by_partition: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+        for row in rows:
+            by_partition.setdefault(partitions[int(str(row[0])) - 1], []).append(row[1:])
+        for partition, bounds, deleted_at in staged.range_deletions:
+            for stored in by_partition.get(partition, ()):
+                if covers(bounds, stored, descending):
+                    key = (*partition, *stored)
+                    marks[key] = max(marks.get(key, MIN_TS), deleted_at)
+    if marks:
+        keys = list(marks)
+        _update_deletions(conn, layout, layout.keys, keys, [marks[k] for k in keys])
+
+
+def _update_deletions(
+    conn: Conn,
+    layout: TableLayout,
+    columns: Sequence[ColumnSchema],
+    keys: list[tuple[object, ...]],
+    deleted_at: list[int],
+) -> None:
+    """Raise `__del_ts` of the stored rows matching `keys` (full keys or partition keys)."""
+    conn.execute(
+        f'UPDATE {layout.qualified("__state")} s SET "__del_ts" = '  # noqa: S608
+        f'greatest(s."__del_ts", k.x0) FROM {_unnest(columns, "k", ["bigint"])} '
+        f"WHERE {_on(columns, 's', 'k')}",
+        [*_columns_of(keys, len(columns)), deleted_at],
+    )

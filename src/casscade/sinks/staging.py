@@ -1,0 +1,167 @@
+"""Reduce a batch of change events to one staged row per primary key, before a set-based merge.
+
+A destination that merges with one statement per table (PostgreSQL's INSERT ... SELECT ...
+ON CONFLICT) can touch each row once per statement, so the batch is first folded here with
+the same last-write-wins rule the merge applies against stored rows:
+
+* a cell wins over another of the same column when its timestamp is newer; at equal
+  timestamps a tombstone wins over a live value, and between live values the greater one;
+* a cell no newer than a covering deletion (row, range or partition, stored or in this batch)
+  is dropped;
+* a row's liveness (an INSERT's primary key) wins when at least as new;
+* row deletions keep the newest timestamp.
+
+Partition and range deletions are collected for the destination to store and to apply to rows
+it already holds. Pure: events and a TombstoneIndex in, staged rows out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
+from casscade.sinks.ranges import TombstoneIndex, covers
+
+MIN_TS = -(1 << 63)
+
+
+@dataclass(slots=True)
+class StagedCell:
+    """The winning state of one column of one row in the batch."""
+
+    value: object
+    timestamp_us: int
+    expires_at_s: int | None
+    is_tombstone: bool
+
+
+@dataclass(slots=True)
+class StagedRow:
+    """Everything the batch does to one row."""
+
+    cells: dict[str, StagedCell] = field(default_factory=dict)
+    row_timestamp_us: int | None = None
+    row_expires_at_s: int | None = None
+    deletion_us: int | None = None
+
+
+@dataclass(slots=True)
+class Staged:
+    """A batch folded for one table.
+
+    Attributes:
+        rows: (partition key + clustering) -> what the batch does to that row.
+        tombstones: partition (bounds None) and range deletions to store, in batch order.
+        partition_deletions: partition key -> the newest partition deletion in the batch.
+        range_deletions: (partition key, bounds, deleted_at) to apply to stored rows.
+    """
+
+    rows: dict[tuple[object, ...], StagedRow] = field(default_factory=dict)
+    tombstones: list[tuple[tuple[object, ...], ClusteringRange | None, int]] = field(
+        default_factory=list
+    )
+    partition_deletions: dict[tuple[object, ...], int] = field(default_factory=dict)
+    range_deletions: list[tuple[tuple[object, ...], ClusteringRange, int]] = field(
+        default_factory=list
+    )
+    # partition key -> the keys of its staged rows (deletions in the batch visit only these)
+    partitions: dict[tuple[object, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+
+    def row(self, key: tuple[object, ...], partition_width: int) -> StagedRow:
+        """The staged row of `key`, created empty when the batch first touches it."""
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = StagedRow()
+            self.partitions.setdefault(key[:partition_width], []).append(key)
+        return row
+
+
+def value_wins(new: object, old: object) -> bool:
+    """Between two live values with equal timestamps, whether `new` wins (the greater)."""
+    try:
+        return bool(new > old)  # type: ignore[operator]
+    except TypeError:  # e.g. an IPv4 against an IPv6 address: order by their text
+        return str(new) > str(old)
+
+
+def cell_wins(new: CellChange | StagedCell, old: StagedCell) -> bool:
+    """Cassandra's reconciliation of two cells of one column."""
+    if new.timestamp_us != old.timestamp_us:
+        return new.timestamp_us > old.timestamp_us
+    if new.is_tombstone != old.is_tombstone:
+        return new.is_tombstone
+    return not new.is_tombstone and value_wins(new.value, old.value)
+
+
+def stage(
+    events: Iterable[ChangeEvent],
+    key_width: int,
+    tombstones: TombstoneIndex,
+    descending: list[bool],
+) -> Staged:
+    """Fold the events of one table (in any order) into staged rows and deletions.
+
+    Args:
+        events: the batch's events of one table.
+        key_width: the number of primary key columns (partition key + clustering).
+        tombstones: the table's stored partition and range deletions for the batch's
+            partitions; the batch's own are added to it.
+        descending: per clustering column, whether it is declared DESC.
+    """
+    staged = Staged()
+    for event in events:
+        if event.op is Op.UPSERT:
+            _stage_upsert(staged, event, key_width, tombstones)
+        elif event.op is Op.DELETE_ROW:
+            key = (*event.partition_key, *event.clustering)
+            row = staged.row(key, len(event.partition_key))
+            row.deletion_us = max(row.deletion_us or MIN_TS, event.deletion_us or MIN_TS)
+        else:
+            _stage_deletion(staged, event, tombstones, descending)
+    return staged
+
+
+def _stage_upsert(
+    staged: Staged, event: ChangeEvent, key_width: int, tombstones: TombstoneIndex
+) -> None:
+    shadow = tombstones.shadow(event.partition_key, event.clustering)
+    key = (*event.partition_key, *event.clustering)
+    if len(key) != key_width:
+        raise ValueError(f"expected {key_width} key values, got {len(key)}")
+    row = staged.row(key, len(event.partition_key))
+    shadow = max(shadow, row.deletion_us or MIN_TS)
+    for cell in event.cells:
+        if cell.path is not None or cell.timestamp_us <= shadow:
+            continue
+        old = row.cells.get(cell.column)
+        if old is None or cell_wins(cell, old):
+            row.cells[cell.column] = StagedCell(
+                None if cell.is_tombstone else cell.value,
+                cell.timestamp_us,
+                None if cell.is_tombstone else cell.expires_at_s,
+                cell.is_tombstone,
+            )
+    ts = event.row_timestamp_us
+    if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
+        row.row_timestamp_us = ts
+        row.row_expires_at_s = event.row_expires_at_s
+
+
+def _stage_deletion(
+    staged: Staged, event: ChangeEvent, tombstones: TombstoneIndex, descending: list[bool]
+) -> None:
+    deleted_at = event.deletion_us if event.deletion_us is not None else MIN_TS
+    bounds = event.clustering_range
+    pk = event.partition_key
+    tombstones.add(pk, bounds, deleted_at)
+    staged.tombstones.append((pk, bounds, deleted_at))
+    if bounds is None:
+        staged.partition_deletions[pk] = max(staged.partition_deletions.get(pk, MIN_TS), deleted_at)
+    else:
+        staged.range_deletions.append((pk, bounds, deleted_at))
+    width = len(pk)
+    for key in staged.partitions.get(pk, ()):
+        if bounds is None or covers(bounds, key[width:], descending):
+            row = staged.rows[key]
+            row.deletion_us = max(row.deletion_us or MIN_TS, deleted_at)

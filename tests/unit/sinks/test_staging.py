@@ -1,0 +1,91 @@
+"""Tests of folding a batch into one staged row per key (the PostgreSQL merge's input)."""
+
+from __future__ import annotations
+
+import itertools
+
+from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
+from casscade.sinks.ranges import TombstoneIndex
+from casscade.sinks.staging import StagedCell, cell_wins, stage
+
+
+def _index(
+    stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]],
+) -> TombstoneIndex:
+    return TombstoneIndex(lambda key: list(stored.get(key, [])), [False])
+
+
+def _upsert(
+    ck: int, ts: int, value: object = "v", *, tomb: bool = False, row: bool = False
+) -> ChangeEvent:
+    cell = CellChange("v", None if tomb else value, ts, is_tombstone=tomb)
+    return ChangeEvent("ks", "t", Op.UPSERT, (1,), (ck,), timestamp_us=ts, cells=(cell,),
+                       row_timestamp_us=ts if row else None)  # fmt: skip
+
+
+def _delete(
+    op: Op, ts: int, ck: tuple[object, ...] = (), bounds: ClusteringRange | None = None
+) -> ChangeEvent:
+    return ChangeEvent("ks", "t", op, (1,), ck, deletion_us=ts, clustering_range=bounds)
+
+
+def test_newest_cell_wins_whatever_the_order() -> None:
+    """Every order of the same writes stages the newest value."""
+    events = [_upsert(1, 10, "a"), _upsert(1, 30, "c"), _upsert(1, 20, "b")]
+    for order in itertools.permutations(events):
+        staged = stage(order, 2, _index({}), [False])
+        assert staged.rows[(1, 1)].cells["v"] == StagedCell("c", 30, None, False)
+
+
+def test_equal_timestamps_tombstone_then_greater_value() -> None:
+    """At equal timestamps a tombstone beats a value, and the greater value beats the smaller."""
+    live_a, live_b = StagedCell("a", 5, None, False), StagedCell("b", 5, None, False)
+    tomb = StagedCell(None, 5, None, True)
+    assert cell_wins(tomb, live_b)
+    assert not cell_wins(live_b, tomb)
+    assert cell_wins(live_b, live_a)
+    assert not cell_wins(live_a, live_b)
+    assert not cell_wins(StagedCell("z", 4, None, False), live_a)
+
+
+def test_deletions_in_the_batch_and_stored_shadow_older_writes() -> None:
+    """A write no newer than a covering deletion is dropped; newer ones stay."""
+    stored = {(1,): [(ClusteringRange((5,), True, (9,), True), 40)]}
+    events = [
+        _upsert(6, 30, "inside stored range, older"),
+        _upsert(6, 50, "inside stored range, newer"),
+        _delete(Op.DELETE_ROW, 60, (2,)),
+        _upsert(2, 55, "older than the row deletion"),
+        _delete(Op.DELETE_PARTITION, 70),
+        _upsert(3, 65, "older than the partition deletion"),
+        _upsert(3, 80, "newer", row=True),
+    ]
+    staged = stage(events, 2, _index(stored), [False])
+    assert staged.rows[(1, 6)].cells["v"].value == "inside stored range, newer"
+    assert staged.rows[(1, 6)].deletion_us == 70  # the later partition deletion covers it
+    assert "v" not in staged.rows[(1, 2)].cells
+    assert staged.rows[(1, 2)].deletion_us == 70
+    assert staged.rows[(1, 3)].cells["v"].value == "newer"
+    assert staged.rows[(1, 3)].row_timestamp_us == 80
+    assert staged.partition_deletions == {(1,): 70}
+    assert staged.tombstones == [((1,), None, 70)]
+
+
+def test_range_deletion_marks_only_covered_staged_rows() -> None:
+    """A range deletion raises the deletion time of the staged rows inside its bounds."""
+    bounds = ClusteringRange((2,), True, (4,), False)
+    events = [_upsert(ck, 10) for ck in range(1, 6)] + [_delete(Op.DELETE_RANGE, 20, (), bounds)]
+    staged = stage(events, 2, _index({}), [False])
+    marked = {key[1] for key, row in staged.rows.items() if row.deletion_us == 20}
+    assert marked == {2, 3}
+    assert staged.range_deletions == [((1,), bounds, 20)]
+    assert staged.rows[(1, 1)].deletion_us is None
+
+
+def test_row_liveness_keeps_the_newest_insert_and_tombstones_drop_values() -> None:
+    """Liveness wins when at least as new; a cell tombstone stages no value and no expiry."""
+    events = [_upsert(1, 30, row=True), _upsert(1, 20, row=True), _upsert(1, 40, tomb=True)]
+    row = stage(events, 2, _index({}), [False]).rows[(1, 1)]
+    assert row.row_timestamp_us == 30
+    assert row.cells["v"] == StagedCell(None, 40, None, True)
+    assert row.deletion_us is None
