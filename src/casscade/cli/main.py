@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from casscade import __version__
-from casscade.cli import decode, demo, run, stack
+from casscade.cli import decode, demo, dlq, run, stack
 from casscade.errors import CasscadeError, ConfigError
 
 EXIT_FAILURE = 1
@@ -34,6 +34,7 @@ app.command("decode")(decode.decode)
 app.command("run")(run.run)
 app.command("verify")(run.verify)
 app.command("check-config")(run.check_config)
+app.add_typer(dlq.app, name="dlq")
 
 
 def _version(value: bool) -> None:

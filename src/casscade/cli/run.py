@@ -25,7 +25,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 ConfigOption = typer.Option(..., "--config", "-c", help="The agent's YAML configuration file.")
 
 
-def _session(config: AgentConfig) -> tuple[object, object]:
+def cassandra_session(config: AgentConfig) -> tuple[object, object]:
     """A cassandra-driver cluster and session for the configured node."""
     from cassandra import DriverException  # noqa: PLC0415 - heavy import
     from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415
@@ -62,7 +62,7 @@ def run(
     config = load_config(config_path)
     if not config.source.cdc_raw_dir.is_dir():
         raise ConfigError("source.cdc_raw_dir", f"{config.source.cdc_raw_dir} is not a directory")
-    cluster, session = _session(config)
+    cluster, session = cassandra_session(config)
     agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))  # type: ignore[arg-type]
     stop = threading.Event()
 
@@ -100,7 +100,7 @@ def verify(config_path: Path = ConfigOption) -> None:
         casscade verify --config casscade.yaml
     """
     config = load_config(config_path)
-    cluster, session = _session(config)
+    cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
     reports: list[TableReport] = []
     try:

@@ -117,6 +117,21 @@ class BatchConfig(BaseModel):
     max_events: int = Field(default=2000, ge=1)
 
 
+class DeadLetterConfig(BaseModel):
+    """What happens to an event a destination can never apply (a value it cannot hold...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    directory: Path = Field(
+        default=Path("casscade-dead-letters"),
+        description="Where dead letters are kept, a JSON-lines file per destination.",
+    )
+    on_poison: Literal["dead_letter", "stop"] = Field(
+        default="dead_letter",
+        description="dead_letter: keep the event and go on; stop: stop that destination.",
+    )
+
+
 class AgentConfig(BaseModel):
     """The whole file."""
 
@@ -126,6 +141,7 @@ class AgentConfig(BaseModel):
     tables: tuple[str, ...] = Field(min_length=1, description="Tables to replicate, ks.table.")
     destinations: tuple[Destination, ...] = Field(min_length=1)
     batch: BatchConfig = BatchConfig()
+    dead_letters: DeadLetterConfig = DeadLetterConfig()
 
     @field_validator("tables")
     @classmethod

@@ -30,6 +30,7 @@ from casscade.config.models import (
     Destination,
     TimescaleDestination,
 )
+from casscade.engine.deadletters import DeadLetterStore
 from casscade.errors import CasscadeError, PermanentSinkError, SinkError, TransientSinkError
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
@@ -91,6 +92,7 @@ class PollStats:
     unavailable: dict[str, str] = field(default_factory=dict)
     unknown_schema: int = 0
     segments_removed: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)
 
 
 def sink_for(config: Destination) -> Sink:
@@ -124,6 +126,7 @@ class Agent:
             _Destination(d, sink_for(d), frozenset(config.tables_for(d)))
             for d in config.destinations
         ]
+        self.dead_letters = DeadLetterStore(config.dead_letters.directory)
 
     def close(self) -> None:
         for destination in self._destinations:
@@ -229,9 +232,14 @@ class Agent:
         last = destination.last
         if last is None or (destination.position is not None and destination.position >= last):
             return
-        destination.sink.apply(
-            destination.pending, node_id=self.config.source.node_id, position=last
-        )
+        node_id = self.config.source.node_id
+        try:
+            destination.sink.apply(destination.pending, node_id=node_id, position=last)
+        except PermanentSinkError:
+            if self.config.dead_letters.on_poison == "stop":
+                raise
+            self._dead_letter_poison(destination, stats)
+            destination.sink.apply([], node_id=node_id, position=last)
         stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
             destination.pending
         )
@@ -239,6 +247,27 @@ class Agent:
                  events=len(destination.pending), position=str(last))  # fmt: skip
         destination.pending.clear()
         destination.position = last
+
+    def _dead_letter_poison(self, destination: _Destination, stats: PollStats) -> None:
+        """Apply a failed batch event by event; keep the events that fail as dead letters.
+
+        The position is not moved here: the caller records it once every event is applied or
+        kept, so a crash in between re-reads the batch (applied events change nothing again,
+        dead letters get one more attempt on the same line id).
+        """
+        node_id = self.config.source.node_id
+        for event in destination.pending:
+            try:
+                destination.sink.apply([event], node_id=node_id, position=None)
+            except PermanentSinkError as exc:
+                letter = self.dead_letters.add(destination.name, event, exc.problem)
+                stats.dead_letters[destination.name] = (
+                    stats.dead_letters.get(destination.name, 0) + 1
+                )
+                # Where and why, never the values (the id finds the event in the store).
+                log.error("dead_letter", destination=destination.name,  # noqa: TRY400
+                          table=event.qualified_table, event_id=letter.id,
+                          attempts=letter.attempts, error=exc.problem)  # fmt: skip
 
     def _clean_up(self) -> int:
         """Remove COMPLETED segments that every destination has committed past."""

@@ -79,8 +79,15 @@ def compare_table(
     keys = [c.name for c in table.partition_key + table.clustering]
     values = [c.name for c in table.columns.values() if c.kind is ColumnKind.REGULAR]
     columns = keys + sorted(values)
+    # Timestamps are read as their milliseconds: the driver cannot decode years beyond 9999.
+    selected = [
+        f"blobAsBigint(timestampAsBlob({_cql_name(c)}))"
+        if table.columns[c].type_text == "timestamp"
+        else _cql_name(c)
+        for c in columns
+    ]
     # Identifiers only, each quoted where CQL needs it.
-    cql = (f"SELECT {', '.join(_cql_name(c) for c in columns)} "  # noqa: S608
+    cql = (f"SELECT {', '.join(selected)} "  # noqa: S608
            f"FROM {_cql_name(table.keyspace)}.{_cql_name(table.name)}")  # fmt: skip
     source = _rows(session.execute(cql), len(keys))
     target = _rows(fetch(columns), len(keys))

@@ -27,8 +27,10 @@ class Sink(Protocol):
     def forget_position(self, node_id: str) -> None:
         """Drop the position of `node_id` (the next run starts from the oldest segment)."""
 
-    def apply(self, events: Sequence[ChangeEvent], *, node_id: str, position: Position) -> None:
-        """Apply a batch of events and record `position` with it."""
+    def apply(
+        self, events: Sequence[ChangeEvent], *, node_id: str, position: Position | None
+    ) -> None:
+        """Apply a batch of events and record `position` with it (None: keep the position)."""
 
     def close(self) -> None:
         """Release connections."""

@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime
 import decimal
 import ipaddress
+import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from casscade.commitlog.codecs.temporal import CqlDate, CqlTimestamp
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
@@ -45,7 +47,15 @@ _POSITIONS_DDL = (
 
 
 def _value(value: object) -> object:
-    """A decoded value as clickhouse-connect inserts it into the mapped column."""
+    """A decoded value as clickhouse-connect inserts it into the mapped column.
+
+    Raises:
+        ValueError: a date or timestamp beyond years 1 to 9999 (Date32 and DateTime64 cannot
+            hold them either); the event becomes a dead letter.
+    """
+    if isinstance(value, (CqlTimestamp, CqlDate)):
+        kind = "timestamp" if isinstance(value, CqlTimestamp) else "date"
+        raise ValueError(f"a {kind} outside years 1 to 9999 cannot be stored in ClickHouse")  # noqa: TRY004 - a value, not a type, is wrong
     if isinstance(value, (decimal.Decimal, ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return str(value)
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
@@ -120,8 +130,10 @@ class ClickHouseSink:
             column_names=["destination", "node_id", "segment_id", "position", "version"],
         )
 
-    def apply(self, events: Sequence[ChangeEvent], *, node_id: str, position: Position) -> None:
-        """Insert the batch's change rows, then record `position`."""
+    def apply(
+        self, events: Sequence[ChangeEvent], *, node_id: str, position: Position | None
+    ) -> None:
+        """Insert the batch's change rows, then record `position` (unless None)."""
         client = self._connection()
         by_table: dict[str, list[ChangeEvent]] = {}
         for event in events:
@@ -132,9 +144,10 @@ class ClickHouseSink:
         try:
             for name, table_events in by_table.items():
                 self._apply_table(client, self._layouts[name], table_events)
-            self._record_position(node_id, position)
+            if position is not None:
+                self._record_position(node_id, position)
         except Exception as exc:  # clickhouse-connect and chDB raise their own types
-            raise TransientSinkError(self.name, str(exc).splitlines()[0][:300]) from exc
+            raise classify(self.name, exc) from exc
 
     def _apply_table(
         self, client: Client, layout: ClickHouseLayout, events: list[ChangeEvent]
@@ -227,6 +240,29 @@ class ClickHouseSink:
         blank = [None] * (3 * len(layout.regulars))
         return [[*(_value(v) for v in key), *blank, None, None, deleted]
                 for key, deleted in marks.items()]  # fmt: skip
+
+
+# Server error codes that are about the data (the same batch fails the same way again):
+# CANNOT_PARSE_TEXT, CANNOT_PARSE_INPUT_ASSERTION_FAILED, TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND,
+# CANNOT_CONVERT_TYPE, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, DECIMAL_OVERFLOW.
+_DATA_CODES = frozenset({6, 27, 53, 69, 70, 321, 407})
+_CODE = re.compile(r"\bCode: (\d+)")
+
+
+def classify(destination: str, exc: Exception) -> TransientSinkError | PermanentSinkError:
+    """Transient (retry later) or permanent (this data can never go in) for any error."""
+    from clickhouse_connect.driver import exceptions  # noqa: PLC0415 - optional heavy import
+
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    if isinstance(exc, exceptions.OperationalError):
+        return TransientSinkError(destination, message)
+    # A value the client cannot turn into the column's type (raised before anything is sent).
+    if isinstance(exc, (exceptions.DataError, TypeError, ValueError, OverflowError)):
+        return PermanentSinkError(destination, message)
+    code = _CODE.search(str(exc))
+    if code is not None and int(code.group(1)) in _DATA_CODES:
+        return PermanentSinkError(destination, message)
+    return TransientSinkError(destination, message)
 
 
 def _param_type(column: ColumnSchema) -> str:

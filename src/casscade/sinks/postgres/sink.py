@@ -162,8 +162,10 @@ class PostgresSink:
                 (self.name, node_id),
             )
 
-    def apply(self, events: Sequence[ChangeEvent], *, node_id: str, position: Position) -> None:
-        """Apply a batch and record `position`, in one transaction.
+    def apply(
+        self, events: Sequence[ChangeEvent], *, node_id: str, position: Position | None
+    ) -> None:
+        """Apply a batch and record `position` (unless None), in one transaction.
 
         Per table: fold the batch to one row per key (casscade.sinks.staging), COPY it into a
         temporary staging table and merge it with one INSERT ... ON CONFLICT statement whose
@@ -189,6 +191,8 @@ class PostgresSink:
                 staged = stage(table_events, len(layout.keys), index, descending)
                 _merge_rows(conn, layout, staged)
                 _store_deletions(conn, layout, staged, descending)
+            if position is None:
+                return
             conn.execute(
                 "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
