@@ -50,7 +50,9 @@ def test_equal_timestamps_tombstone_then_greater_value() -> None:
 
 def test_deletions_in_the_batch_and_stored_shadow_older_writes() -> None:
     """A write no newer than a covering deletion is dropped; newer ones stay."""
-    stored = {(1,): [(ClusteringRange((5,), True, (9,), True), 40)]}
+    stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]] = {
+        (1,): [(ClusteringRange((5,), True, (9,), True), 40)]
+    }
     events = [
         _upsert(6, 30, "inside stored range, older"),
         _upsert(6, 50, "inside stored range, newer"),
