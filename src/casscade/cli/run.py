@@ -128,8 +128,15 @@ def _print_reports(reports: list[TableReport]) -> None:
     for r in reports:
         table.add_row(r.destination, r.table, str(r.source_rows), str(r.destination_rows),
                       str(r.missing), str(r.extra), str(r.different),
-                      "equal" if r.equal else "DIFFERS " + ", ".join(r.first_keys))  # fmt: skip
+                      "equal" if r.equal else _differs(r))  # fmt: skip
     console.print(table)
+
+
+def _differs(report: TableReport) -> str:
+    text = "DIFFERS " + ", ".join(report.first_keys)
+    if report.differing_columns:
+        text += f" (columns {', '.join(report.differing_columns)})"
+    return text
 
 
 def check_config(config_path: Path = ConfigOption) -> None:

@@ -11,13 +11,25 @@ from __future__ import annotations
 import datetime
 import decimal
 import ipaddress
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
 from casscade.commitlog.schema import ColumnKind, TableSchema
+from casscade.commitlog.types import (
+    CqlType,
+    ListType,
+    MapType,
+    NativeName,
+    NativeType,
+    SetType,
+    TupleType,
+    UdtType,
+    VectorType,
+)
 from casscade.config.models import ClickHouseDestination, Destination
 from casscade.sinks.clickhouse.ddl import ClickHouseLayout
 from casscade.sinks.clickhouse.ddl import quote as ch_quote
@@ -40,6 +52,8 @@ class TableReport:
     extra: int
     different: int
     first_keys: tuple[str, ...]
+    # The columns that differ in the first different row (names only, never values).
+    differing_columns: tuple[str, ...] = ()
 
     @property
     def equal(self) -> bool:
@@ -61,6 +75,81 @@ def comparable(value: object) -> object:
     if hasattr(value, "date") and type(value).__name__ == "Date":  # the driver's Date
         return value.date()
     return value
+
+
+# The driver's own value classes, by name (time of day, duration, date).
+_DRIVER_TYPES: dict[str, Callable[[Any], object]] = {
+    "Time": lambda v: int(v.nanosecond_time),
+    "Duration": lambda v: {"months": v.months, "days": v.days, "nanoseconds": v.nanoseconds},
+    "Date": lambda v: v.date().isoformat(),
+}
+
+
+def driver_json(value: object) -> object:
+    """A value read by cassandra-driver in the JSON form the sinks store (sinks/values.py)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    special = _DRIVER_TYPES.get(type(value).__name__)
+    if special is not None:
+        return special(value)
+    if isinstance(value, datetime.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+        return aware.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "0x" + bytes(value).hex()
+    return _driver_container_json(value)
+
+
+def _driver_container_json(value: object) -> object:
+    name = type(value).__name__
+    if hasattr(value, "_fields"):  # a UDT
+        return {f: driver_json(getattr(value, f)) for f in value._fields}
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) for k in value):
+            return {k: driver_json(v) for k, v in value.items()}
+        return [[driver_json(k), driver_json(v)] for k, v in value.items()]
+    if isinstance(value, (list, tuple, set, frozenset)) or name == "SortedSet":
+        return [driver_json(v) for v in value]  # type: ignore[attr-defined]
+    return str(value)  # uuid, decimal, inet
+
+
+def canonical(t: CqlType, value: object) -> object:
+    """One form for a JSON value of type `t` from either side: sets and non-text-keyed maps
+    sorted, UDTs without null fields, empty collections as null (Cassandra returns null)."""
+    if value is None:
+        return None
+    json_kept = not isinstance(t, NativeType) or t.name is NativeName.DURATION
+    if isinstance(value, str) and json_kept:
+        value = json.loads(value)  # ClickHouse keeps JSON as String
+    if isinstance(t, (SetType, MapType)):
+        return _unordered(t, value)
+    if isinstance(t, UdtType) and isinstance(value, dict):
+        types = dict(zip(t.field_names, t.field_types, strict=True))
+        fields = {k: canonical(types[k], v) for k, v in value.items() if v is not None}
+        return fields or None
+    if isinstance(t, (ListType, TupleType, VectorType)) and isinstance(value, list):
+        elements = t.elements if isinstance(t, TupleType) else None
+        items = [canonical(elements[i] if elements else t.element, v)  # type: ignore[union-attr]
+                 for i, v in enumerate(value)]  # fmt: skip
+        return items or None
+    return value
+
+
+def _unordered(t: SetType | MapType, value: object) -> object:
+    if isinstance(t, SetType) and isinstance(value, list):
+        return sorted((canonical(t.element, v) for v in value), key=_text) or None
+    if isinstance(t, MapType) and isinstance(value, dict):
+        return {k: canonical(t.value, v) for k, v in value.items()} or None
+    if isinstance(t, MapType) and isinstance(value, list):
+        pairs = [[canonical(t.key, k), canonical(t.value, v)] for k, v in value]
+        return sorted(pairs, key=_text) or None
+    return value
+
+
+def _text(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 class CqlSession(Protocol):
@@ -89,12 +178,20 @@ def compare_table(
     # Identifiers only, each quoted where CQL needs it.
     cql = (f"SELECT {', '.join(selected)} "  # noqa: S608
            f"FROM {_cql_name(table.keyspace)}.{_cql_name(table.name)}")  # fmt: skip
-    source = _rows(session.execute(cql), len(keys))
-    target = _rows(fetch(columns), len(keys))
+    types = [table.columns[c].cql_type for c in columns]
+    source = _rows(session.execute(cql), len(keys), types, from_driver=True)
+    target = _rows(fetch(columns), len(keys), types, from_driver=False)
     missing = [k for k in source if k not in target]
     extra = [k for k in target if k not in source]
     different = [k for k in source if k in target and source[k] != target[k]]
     shown = (missing + extra + different)[:SHOWN_KEYS]
+    columns_differing: tuple[str, ...] = ()
+    if different:
+        first_source, first_target = source[different[0]], target[different[0]]
+        columns_differing = tuple(
+            name for name, a, b in zip(columns[len(keys) :], first_source, first_target,
+                                       strict=True) if a != b
+        )  # fmt: skip
     return TableReport(
         destination=destination,
         table=table.qualified_name,
@@ -104,6 +201,7 @@ def compare_table(
         extra=len(extra),
         different=len(different),
         first_keys=tuple(repr(k) for k in shown),
+        differing_columns=columns_differing,
     )
 
 
@@ -154,13 +252,37 @@ def _verify_clickhouse(
 
 
 def _rows(
-    rows: Iterable[Sequence[object]], key_count: int
+    rows: Iterable[Sequence[object]],
+    key_count: int,
+    types: Sequence[CqlType],
+    *,
+    from_driver: bool,
 ) -> dict[tuple[object, ...], tuple[object, ...]]:
+    convert = [_normalizer(t, from_driver=from_driver) for t in types]
     out: dict[tuple[object, ...], tuple[object, ...]] = {}
     for row in rows:
-        values = tuple(comparable(v) for v in row)
-        out[values[:key_count]] = values[key_count:]
+        values = tuple(f(v) for f, v in zip(convert, row, strict=True))
+        out[tuple(_hashable(v) for v in values[:key_count])] = values[key_count:]
     return out
+
+
+def _normalizer(t: CqlType, *, from_driver: bool) -> Callable[[object], object]:
+    if isinstance(t, NativeType) and t.name is NativeName.TIME:
+        return driver_json if from_driver else comparable
+    if isinstance(t, NativeType) and t.name is not NativeName.DURATION:
+        return comparable
+    if isinstance(t, VectorType) and not from_driver:
+        return lambda v: canonical(t, list(v) if isinstance(v, (list, tuple)) else v)
+    if from_driver:
+        return lambda v: canonical(t, driver_json(v))
+    return lambda v: canonical(t, v)
+
+
+def _hashable(value: object) -> object:
+    """Key values as dictionary keys: JSON lists and objects as their text."""
+    if isinstance(value, (list, dict)):
+        return _text(value)
+    return value
 
 
 def _cql_name(name: str) -> str:

@@ -21,20 +21,38 @@ def key_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
 
 
 def regular_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
-    """The regular (non-key, non-static) columns, by name."""
+    """The regular (non-key, non-static) single-cell columns, by name."""
     return tuple(
         sorted(
-            (c for c in table.columns.values() if c.kind is ColumnKind.REGULAR),
+            (c for c in table.columns.values()
+             if c.kind is ColumnKind.REGULAR and not c.is_multi_cell),
+            key=lambda c: c.name,
+        )
+    )  # fmt: skip
+
+
+def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
+    """The regular multi-cell columns (non-frozen collections and UDTs), by name."""
+    return tuple(
+        sorted(
+            (c for c in table.columns.values() if c.kind is ColumnKind.REGULAR and c.is_multi_cell),
             key=lambda c: c.name,
         )
     )
 
 
-def check_supported(table: TableSchema, type_of: Callable[[ColumnSchema], str]) -> None:
-    """Raise UnsupportedColumnError for static columns or a column `type_of` cannot map."""
+def check_supported(
+    table: TableSchema, type_of: Callable[[ColumnSchema], str], *, collections: bool
+) -> None:
+    """Raise UnsupportedColumnError for static columns, non-frozen collections when the
+    destination has no `collections`, or a column `type_of` cannot map."""
     statics = [c.name for c in table.columns.values() if c.kind is ColumnKind.STATIC]
     if statics:
         raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
+    multi = collection_columns(table)
+    if multi and not collections:
+        names = ", ".join(f"{c.name} {c.type_text}" for c in multi)
+        raise UnsupportedColumnError(f"non-frozen collections or UDTs ({names})")
     for column in key_columns(table) + regular_columns(table):
         type_of(column)
 
@@ -50,6 +68,8 @@ class MirrorLayout:
 
     table: TableSchema
     namespace: str
+    # Whether the destination mirrors non-frozen collections and UDTs (element by element).
+    supports_collections = False
 
     @staticmethod
     def quote(identifier: str) -> str:
@@ -65,7 +85,13 @@ class MirrorLayout:
 
     @property
     def regulars(self) -> tuple[ColumnSchema, ...]:
+        """Single-cell regular columns: value, `__ts` and `__exp` each."""
         return regular_columns(self.table)
+
+    @property
+    def collections(self) -> tuple[ColumnSchema, ...]:
+        """Multi-cell regular columns: elements kept apart, `__del` in the row."""
+        return collection_columns(self.table)
 
     def qualified(self, suffix: str = "") -> str:
         """The quoted name of the table (or of one of its companions, by suffix)."""
@@ -73,4 +99,4 @@ class MirrorLayout:
 
     def check_supported(self) -> None:
         """Raise UnsupportedColumnError for what this destination cannot mirror yet."""
-        check_supported(self.table, self.column_type)
+        check_supported(self.table, self.column_type, collections=self.supports_collections)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
+from casscade.events.model import ChangeEvent, ClusteringRange, Op
 from casscade.sinks.ranges import TombstoneIndex, covers
 
 MIN_TS = -(1 << 63)
@@ -38,12 +38,19 @@ class StagedCell:
 
 @dataclass(slots=True)
 class StagedRow:
-    """Everything the batch does to one row."""
+    """Everything the batch does to one row.
+
+    Attributes:
+        collection_deletions: column -> the newest deletion of the whole collection.
+        elements: (column, path) -> the winning state of that element or UDT field.
+    """
 
     cells: dict[str, StagedCell] = field(default_factory=dict)
     row_timestamp_us: int | None = None
     row_expires_at_s: int | None = None
     deletion_us: int | None = None
+    collection_deletions: dict[str, int] = field(default_factory=dict)
+    elements: dict[tuple[str, object], StagedCell] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -85,7 +92,7 @@ def value_wins(new: object, old: object) -> bool:
         return str(new) > str(old)
 
 
-def cell_wins(new: CellChange | StagedCell, old: StagedCell) -> bool:
+def cell_wins(new: StagedCell, old: StagedCell) -> bool:
     """Cassandra's reconciliation of two cells of one column."""
     if new.timestamp_us != old.timestamp_us:
         return new.timestamp_us > old.timestamp_us
@@ -131,17 +138,29 @@ def _stage_upsert(
         raise ValueError(f"expected {key_width} key values, got {len(key)}")
     row = staged.row(key, len(event.partition_key))
     shadow = max(shadow, row.deletion_us or MIN_TS)
+    for column, deleted_at in event.collection_deletions:
+        if deleted_at > shadow and deleted_at > row.collection_deletions.get(column, MIN_TS):
+            row.collection_deletions[column] = deleted_at
     for cell in event.cells:
-        if cell.path is not None or cell.timestamp_us <= shadow:
+        if cell.timestamp_us <= shadow:
             continue
-        old = row.cells.get(cell.column)
-        if old is None or cell_wins(cell, old):
-            row.cells[cell.column] = StagedCell(
-                None if cell.is_tombstone else cell.value,
-                cell.timestamp_us,
-                None if cell.is_tombstone else cell.expires_at_s,
-                cell.is_tombstone,
-            )
+        state = StagedCell(
+            None if cell.is_tombstone else cell.value,
+            cell.timestamp_us,
+            None if cell.is_tombstone else cell.expires_at_s,
+            cell.is_tombstone,
+        )
+        if cell.path is None:
+            old = row.cells.get(cell.column)
+            if old is None or cell_wins(state, old):
+                row.cells[cell.column] = state
+            continue
+        if cell.timestamp_us <= row.collection_deletions.get(cell.column, MIN_TS):
+            continue
+        at = (cell.column, cell.path)
+        old = row.elements.get(at)
+        if old is None or cell_wins(state, old):
+            row.elements[at] = state
     ts = event.row_timestamp_us
     if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
         row.row_timestamp_us = ts

@@ -51,7 +51,33 @@ def test_view_shows_values_newer_than_row_deletion_and_unexpired() -> None:
     assert '"v__exp" IS NULL OR "v__exp" > extract(epoch from now())' in view
 
 
-@pytest.mark.parametrize("cql_type", ["list<int>", "frozen<map<text, int>>", "time", "duration"])
+@pytest.mark.parametrize(
+    ("cql_type", "fragment"),
+    [("frozen<map<text, int>>", '"extra" jsonb'), ("time", '"extra" bigint'),
+     ("duration", '"extra" jsonb'), ("frozen<tuple<int, text>>", '"extra" jsonb'),
+     ("vector<float, 3>", '"extra" real[]'), ("vector<text, 2>", '"extra" jsonb')],
+)  # fmt: skip
+def test_single_cell_composite_and_temporal_types_map_to_exact_columns(
+    cql_type: str, fragment: str
+) -> None:
+    """Frozen values and durations are JSON, time is nanoseconds, float vectors are arrays."""
+    state = create_statements(TableLayout(_table({"extra": cql_type}), "ks"))[1]
+    assert fragment in state
+
+
+def test_non_frozen_collections_get_an_elements_table_and_a_deletion_column() -> None:
+    """A list column: `__del` in the row, elements apart, the view aggregates live ones."""
+    statements = create_statements(TableLayout(_table({"extra": "list<int>"}), "ks"))
+    state, view = statements[1], statements[-1]
+    assert '"extra__del" bigint' in state
+    assert '"extra" ' not in state.split("(", 1)[1].split('"extra__del"')[0]
+    elements = next(s for s in statements if '"t__elements"' in s and "CREATE TABLE" in s)
+    assert 'PRIMARY KEY ("pk", "ck", "column", "path")' in elements
+    assert "jsonb_agg(e.value ORDER BY e.sort, e.path)" in view
+    assert "e.\"column\" = 'extra'" in view
+
+
+@pytest.mark.parametrize("cql_type", ["counter"])
 def test_create_statements_unsupported_type_raises(cql_type: str) -> None:
     """Types this version cannot mirror exactly are refused with the column named."""
     with pytest.raises(UnsupportedColumnError, match="extra"):

@@ -21,7 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from casscade.commitlog.schema import ColumnSchema
-from casscade.commitlog.types import NativeName, NativeType
+from casscade.commitlog.types import (
+    ListType,
+    MapType,
+    NativeName,
+    NativeType,
+    SetType,
+    TupleType,
+    UdtType,
+    VectorType,
+)
 from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
 
 __all__ = ["ClickHouseLayout", "UnsupportedColumnError", "ch_type", "create_statements", "quote"]
@@ -50,12 +59,56 @@ CH_TYPES: dict[NativeName, str] = {
 MIN_TS = -(1 << 63)
 
 
+_VECTOR_ARRAYS = {NativeName.FLOAT: "Array(Float32)", NativeName.DOUBLE: "Array(Float64)"}
+
+
 def ch_type(column: ColumnSchema) -> str:
-    """The ClickHouse type of a column (not Nullable)."""
+    """The ClickHouse type of a single-cell column (not Nullable); JSON forms are String
+    (casscade/sinks/values.py).
+
+    Raises:
+        UnsupportedColumnError: counters (and custom types) are not mirrored.
+    """
     t = column.cql_type
-    if isinstance(t, NativeType) and t.name in CH_TYPES:
-        return CH_TYPES[t.name]
+    if isinstance(t, NativeType):
+        if t.name in CH_TYPES:
+            return CH_TYPES[t.name]
+        if t.name is NativeName.TIME:
+            return "Int64"  # nanoseconds since midnight
+        if t.name is NativeName.DURATION:
+            return "String"
+    elif isinstance(t, VectorType):
+        element = t.element
+        if isinstance(element, NativeType) and element.name in _VECTOR_ARRAYS:
+            return _VECTOR_ARRAYS[element.name]
+        return "String"
+    elif isinstance(t, (ListType, SetType, MapType, TupleType, UdtType)):
+        return "String"
     raise UnsupportedColumnError(f"column {column.name} of type {column.type_text}")
+
+
+def _stored_type(column: ColumnSchema) -> str:
+    """The change table's type of a value column: Nullable, except arrays (ClickHouse has
+    no Nullable(Array); an empty array stands for null, a vector is never empty)."""
+    kind = ch_type(column)
+    return kind if is_array(column) else f"Nullable({kind})"
+
+
+def is_array(column: ColumnSchema) -> bool:
+    """Whether the column is a ClickHouse Array (a vector of floats)."""
+    return ch_type(column).startswith("Array(")
+
+
+def _present(column: ColumnSchema, value: str) -> str:
+    """SQL: the value expression holds a value (not null, not the empty array)."""
+    return f"notEmpty({value})" if is_array(column) else f"{value} IS NOT NULL"
+
+
+def is_json_column(column: ColumnSchema) -> bool:
+    """Whether the column's values are kept as JSON text."""
+    return ch_type(column) == "String" and not (
+        isinstance(column.cql_type, NativeType) and column.cql_type.name in CH_TYPES
+    )
 
 
 def quote(identifier: str) -> str:
@@ -82,7 +135,7 @@ def create_statements(layout: ClickHouseLayout) -> list[str]:
     keys = [f"{quote(c.name)} {ch_type(c)}" for c in layout.keys]
     values = []
     for c in layout.regulars:
-        values += [f"{quote(c.name)} Nullable({ch_type(c)})",
+        values += [f"{quote(c.name)} {_stored_type(c)}",
                    f"{quote(c.name + '__ts')} Nullable(Int64)",
                    f"{quote(c.name + '__exp')} Nullable(Int64)"]  # fmt: skip
     meta = ["`__row_ts` Nullable(Int64)", "`__row_exp` Nullable(Int64)",
@@ -110,16 +163,17 @@ def view_statement(layout: ClickHouseLayout) -> str:
     alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, isNull({name}))"
+        absent = f"empty({name})" if is_array(c) else f"isNull({name})"
+        order = f"tuple({ts}, {absent})"
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
             f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
         ]
         value = f"tupleElement({quote('w_' + c.name)}, 1)"
-        live = (f"({value} IS NOT NULL AND {quote('t_' + c.name)} > __s.del_ts AND "
+        live = (f"({_present(c, value)} AND {quote('t_' + c.name)} > __s.del_ts AND "
                 f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
-        outer.append(f"if({live}, {value}, NULL) AS {name}")
+        outer.append(f"if({live}, {value}, {'[]' if is_array(c) else 'NULL'}) AS {name}")
         alive.append(live)
     inner += [
         f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",

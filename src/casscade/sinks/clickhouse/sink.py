@@ -17,10 +17,10 @@ import decimal
 import ipaddress
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from casscade.commitlog.codecs.temporal import CqlDate, CqlTimestamp
+from casscade.commitlog.codecs.temporal import CqlDate, CqlTime, CqlTimestamp
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
@@ -30,10 +30,13 @@ from casscade.sinks.clickhouse.ddl import (
     UnsupportedColumnError,
     ch_type,
     create_statements,
+    is_array,
+    is_json_column,
     quote,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, stage
+from casscade.sinks.values import json_text
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -44,6 +47,15 @@ _POSITIONS_DDL = (
     "segment_id Int64, position Int64, version UInt64) "
     "ENGINE = ReplacingMergeTree(version) ORDER BY (destination, node_id)",
 )
+
+
+def converter(column: ColumnSchema) -> Callable[[object], object]:
+    """How a decoded value of the column is inserted (JSON text for composite values)."""
+    if is_json_column(column):
+        return lambda v: None if v is None else json_text(v)
+    if is_array(column):
+        return lambda v: [] if v is None else list(v)  # type: ignore[call-overload]
+    return _value
 
 
 def _value(value: object) -> object:
@@ -58,6 +70,8 @@ def _value(value: object) -> object:
         raise ValueError(f"a {kind} outside years 1 to 9999 cannot be stored in ClickHouse")  # noqa: TRY004 - a value, not a type, is wrong
     if isinstance(value, (decimal.Decimal, ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return str(value)
+    if isinstance(value, CqlTime):
+        return value.nanoseconds
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value
@@ -162,22 +176,25 @@ class ClickHouseSink:
         index = TombstoneIndex(lambda key: [], descending)
         index.prime(partitions, self._load_tombstones(client, layout, partitions))
         staged = stage(events, len(layout.keys), index, descending)
-        regulars = [c.name for c in layout.regulars]
+        regulars = [(c.name, converter(c)) for c in layout.regulars]
+        keys = [converter(c) for c in layout.keys]
         rows: list[list[object]] = []
         for key, row in staged.rows.items():
-            values: list[object] = [_value(v) for v in key]
-            for name in regulars:
+            values = [convert(v) for convert, v in zip(keys, key, strict=True)]
+            for name, convert in regulars:
                 cell = row.cells.get(name)
                 if cell is None:
                     values += [None, None, None]
                 else:
-                    values += [_value(cell.value), cell.timestamp_us, cell.expires_at_s]
+                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             rows.append(values)
         if staged.tombstones:
+            pk_convert = [converter(c) for c in layout.table.partition_key]
             client.insert(
                 layout.qualified("__tombstones").replace("`", ""),
-                [[*(_value(v) for v in pk), "" if bounds is None else bounds_to_json(bounds),
+                [[*(f(v) for f, v in zip(pk_convert, pk, strict=True)),
+                  "" if bounds is None else bounds_to_json(bounds),
                   deleted_at] for pk, bounds, deleted_at in staged.tombstones],
                 column_names=[*(c.name for c in layout.table.partition_key), "bounds",
                               "deleted_at"],
@@ -197,7 +214,9 @@ class ClickHouseSink:
         pk = layout.table.partition_key
         array = f"Array(Tuple({', '.join(_param_type(c) for c in pk)}))"
         found = f"indexOf({{keys:{array}}}, tuple({', '.join(quote(c.name) for c in pk)}))"
-        return found, {"keys": [tuple(_value(v) for v in key) for key in keys]}
+        convert = [converter(c) for c in pk]
+        return found, {"keys": [tuple(f(v) for f, v in zip(convert, key, strict=True))
+                                for key in keys]}  # fmt: skip
 
     def _load_tombstones(
         self, client: Client, layout: ClickHouseLayout, partitions: list[tuple[object, ...]]
@@ -237,8 +256,11 @@ class ClickHouseSink:
                 if covers(bounds, clustering, descending):
                     key = (*pk, *clustering)
                     marks[key] = max(marks.get(key, MIN_TS), deleted_at)
-        blank = [None] * (3 * len(layout.regulars))
-        return [[*(_value(v) for v in key), *blank, None, None, deleted]
+        blank: list[object] = []
+        for c in layout.regulars:
+            blank += [[] if is_array(c) else None, None, None]
+        convert = [converter(c) for c in layout.keys]
+        return [[*(f(v) for f, v in zip(convert, key, strict=True)), *blank, None, None, deleted]
                 for key, deleted in marks.items()]  # fmt: skip
 
 

@@ -6,22 +6,44 @@ For a Cassandra table `ks.t` the destination holds, in schema `ks`:
   `c` the winning value, `c__ts` (its write or deletion timestamp, µs) and `c__exp` (expiry,
   epoch seconds, for TTL cells); the row's liveness `__row_ts`/`__row_exp` (INSERTs) and
   `__del_ts`, the newest row, range or partition deletion that covers it.
+* `t__elements` (tables with non-frozen collections or UDTs): one row per element or field
+  ever written: the key, the column, the element's `path` (JSON text: list timeuuid, set
+  element, map key, UDT field), `sort` (list order), `value` (jsonb), `ts`, `exp` and `tomb`
+  (a deleted element, kept so a late older write cannot resurrect it); the row keeps `c__del`,
+  the newest deletion of the whole collection (an overwrite deletes at its timestamp - 1).
 * `t__tombstones`: partition and clustering-range deletions (kept so that an older write that
   arrives late cannot resurrect data), with their bounds as JSON.
 * `t`: a view with exactly the rows and values `SELECT * FROM ks.t` returns in Cassandra: a
   value shows when it is newer than the row's deletion and not expired; a row shows when its
-  liveness or one of its values does.
+  liveness, one of its values or one element does. Collections show as JSON
+  (casscade/sinks/values.py): lists and sets as arrays, maps with text keys and UDTs as
+  objects, other maps as arrays of [key, value] pairs.
 
 Pure: schema in, SQL text out (identifiers quoted with psycopg.sql by the caller's helpers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from psycopg.types.json import Jsonb
+
 from casscade.commitlog.schema import ColumnSchema
-from casscade.commitlog.types import NativeName, NativeType
+from casscade.commitlog.types import (
+    ListType,
+    MapType,
+    NativeName,
+    NativeType,
+    SetType,
+    TupleType,
+    UdtType,
+    VectorType,
+)
 from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
+from casscade.sinks.values import json_value, time_ns
+
+MIN_TS = -(1 << 63)
 
 __all__ = ["TableLayout", "UnsupportedColumnError", "create_statements", "pg_type", "quote"]
 
@@ -47,17 +69,46 @@ PG_TYPES: dict[NativeName, str] = {
 }
 
 
+# Vectors of these element types become PostgreSQL arrays; other vectors are JSON.
+_VECTOR_ARRAYS = {NativeName.FLOAT: "real[]", NativeName.DOUBLE: "double precision[]"}
+
+
 def pg_type(column: ColumnSchema) -> str:
-    """The PostgreSQL type of a column.
+    """The PostgreSQL type of a single-cell column (casscade/sinks/values.py for JSON forms).
 
     Raises:
-        UnsupportedColumnError: collections, UDTs, tuples, vectors, counters, `time` and
-            `duration` are not mirrored yet (TODO(#4)).
+        UnsupportedColumnError: counters (and custom types) are not mirrored.
     """
     t = column.cql_type
-    if isinstance(t, NativeType) and t.name in PG_TYPES:
-        return PG_TYPES[t.name]
+    if isinstance(t, NativeType):
+        if t.name in PG_TYPES:
+            return PG_TYPES[t.name]
+        if t.name is NativeName.TIME:
+            return "bigint"  # nanoseconds since midnight: PostgreSQL's time stops at µs
+        if t.name is NativeName.DURATION:
+            return "jsonb"
+    elif isinstance(t, VectorType):
+        element = t.element
+        if isinstance(element, NativeType) and element.name in _VECTOR_ARRAYS:
+            return _VECTOR_ARRAYS[element.name]
+        return "jsonb"
+    elif isinstance(t, (ListType, SetType, MapType, TupleType, UdtType)):
+        return "jsonb"
     raise UnsupportedColumnError(f"column {column.name} of type {column.type_text}")
+
+
+def pg_value(column: ColumnSchema) -> Callable[[object], object]:
+    """How a decoded value of the column is handed to psycopg."""
+    kind = pg_type(column)
+    if kind == "jsonb":
+        return lambda v: None if v is None else Jsonb(json_value(v))
+    if kind == "bigint" and isinstance(column.cql_type, NativeType):
+        return time_ns
+    return _same
+
+
+def _same(value: object) -> object:
+    return value
 
 
 def quote(identifier: str) -> str:
@@ -68,6 +119,8 @@ def quote(identifier: str) -> str:
 @dataclass(frozen=True, slots=True)
 class TableLayout(MirrorLayout):
     """One mirrored table in PostgreSQL (`namespace` is the schema)."""
+
+    supports_collections = True
 
     @staticmethod
     def quote(identifier: str) -> str:
@@ -86,9 +139,19 @@ def create_statements(layout: TableLayout) -> list[str]:
     for c in layout.regulars:
         values += [f"{quote(c.name)} {pg_type(c)}", f"{quote(c.name + '__ts')} bigint",
                    f"{quote(c.name + '__exp')} bigint"]  # fmt: skip
+    values += [f"{quote(c.name + '__del')} bigint" for c in layout.collections]
     meta = ['"__row_ts" bigint', '"__row_exp" bigint', '"__del_ts" bigint']
     key_list = ", ".join(quote(c.name) for c in layout.keys)
     pk_list = ", ".join(quote(c.name) for c in layout.table.partition_key)
+    elements = []
+    if layout.collections:
+        elements.append(
+            f"CREATE TABLE IF NOT EXISTS {layout.qualified('__elements')} ("
+            + ", ".join(f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.keys)
+            + ', "column" text NOT NULL, "path" text NOT NULL, "sort" bytea NOT NULL, '
+            '"value" jsonb, "ts" bigint NOT NULL, "exp" bigint, "tomb" boolean NOT NULL, '
+            f'PRIMARY KEY ({key_list}, "column", "path"))'
+        )
     return [
         f"CREATE SCHEMA IF NOT EXISTS {quote(layout.namespace)}",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__state')} "
@@ -98,6 +161,7 @@ def create_statements(layout: TableLayout) -> list[str]:
         + ', "bounds" jsonb, "deleted_at" bigint NOT NULL)',
         f"CREATE INDEX IF NOT EXISTS {quote(layout.table.name + '__tombstones_pk')} "
         f"ON {layout.qualified('__tombstones')} ({pk_list})",
+        *elements,
         view_statement(layout),
     ]
 
@@ -106,17 +170,53 @@ def view_statement(layout: TableLayout) -> str:
     """The view that shows the table as Cassandra's `SELECT *` does."""
     now = "extract(epoch from now())"
     shown = []
-    alive = [f'("__row_ts" > coalesce("__del_ts", -9223372036854775808) '
+    alive = [f'("__row_ts" > coalesce("__del_ts", {MIN_TS}) '
              f'AND ("__row_exp" IS NULL OR "__row_exp" > {now}))']  # fmt: skip
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        live = (f"({name} IS NOT NULL AND {ts} > coalesce(\"__del_ts\", -9223372036854775808) "
+        live = (f"({name} IS NOT NULL AND {ts} > coalesce(\"__del_ts\", {MIN_TS}) "
                 f"AND ({exp} IS NULL OR {exp} > {now}))")  # fmt: skip
         shown.append(f"CASE WHEN {live} THEN {name} END AS {name}")
         alive.append(live)
+    for c in layout.collections:
+        shown.append(f"{_collection(layout, c, now)} AS {quote(c.name)}")
     columns = [quote(c.name) for c in layout.keys] + shown
-    # Only identifiers go into this text, each quoted by quote().
-    return (
-        f"CREATE OR REPLACE VIEW {layout.qualified()} AS SELECT {', '.join(columns)} "  # noqa: S608
-        f"FROM {layout.qualified('__state')} WHERE {' OR '.join(alive)}"
+    inner = (  # identifiers only, each quoted by quote(); column names as literals
+        f'SELECT {", ".join(columns)}, ({" OR ".join(alive)}) AS "__alive" '  # noqa: S608
+        f"FROM {layout.qualified('__state')} AS s"
     )
+    outer = [quote(c.name) for c in layout.keys + layout.regulars + layout.collections]
+    shows = ['"__alive"'] + [f"{quote(c.name)} IS NOT NULL" for c in layout.collections]
+    return (
+        f"CREATE OR REPLACE VIEW {layout.qualified()} AS SELECT {', '.join(outer)} "  # noqa: S608
+        f"FROM ({inner}) AS v WHERE {' OR '.join(shows)}"
+    )
+
+
+def _collection(layout: TableLayout, column: ColumnSchema, now: str) -> str:
+    """The live elements of a non-frozen collection or UDT as JSON (NULL when none)."""
+    t = column.cql_type
+    if isinstance(t, SetType):
+        aggregate = "jsonb_agg(e.path::jsonb ORDER BY e.sort, e.path)"
+    elif isinstance(t, ListType):
+        aggregate = "jsonb_agg(e.value ORDER BY e.sort, e.path)"
+    elif isinstance(t, UdtType) or (isinstance(t, MapType) and _text_keys(t)):
+        aggregate = "jsonb_object_agg(e.path::jsonb #>> '{}', e.value)"
+    else:
+        aggregate = "jsonb_agg(jsonb_build_array(e.path::jsonb, e.value) ORDER BY e.sort, e.path)"
+    keys = " AND ".join(f"e.{quote(k.name)} = s.{quote(k.name)}" for k in layout.keys)
+    deleted = f'greatest(s.{quote(column.name + "__del")}, s."__del_ts", {MIN_TS})'
+    return (  # identifiers quoted; the column name is a literal
+        f"(SELECT {aggregate} FROM {layout.qualified('__elements')} AS e "  # noqa: S608
+        f'WHERE {keys} AND e."column" = {literal(column.name)} AND NOT e.tomb '
+        f"AND e.ts > {deleted} AND (e.exp IS NULL OR e.exp > {now}))"
+    )
+
+
+def _text_keys(t: MapType) -> bool:
+    return isinstance(t.key, NativeType) and t.key.name in (NativeName.TEXT, NativeName.ASCII)
+
+
+def literal(text: str) -> str:
+    """A PostgreSQL string literal."""
+    return "'" + text.replace("'", "''") + "'"

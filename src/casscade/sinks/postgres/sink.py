@@ -9,9 +9,9 @@ the destination's position commit in one transaction.
 
 A batch is applied set-based: folded to one row per key in Python (casscade.sinks.staging),
 copied with COPY into a temporary table, merged with one guarded INSERT ... ON CONFLICT per
-table, and the batch's deletions are stored and applied with one statement each. Mirrored
-tables may not have collections, UDTs, tuples, vectors, counters, static columns, `time` or
-`duration` yet.
+table (elements of non-frozen collections likewise into `t__elements`), and the batch's
+deletions are stored and applied with one statement each. Mirrored tables may not have
+counters or static columns yet.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
@@ -31,10 +32,12 @@ from casscade.sinks.postgres.ddl import (
     UnsupportedColumnError,
     create_statements,
     pg_type,
+    pg_value,
     quote,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, stage
+from casscade.sinks.values import element_order, json_value, path_text
 
 # Clustering types whose Python ordering is Cassandra's and that survive JSON unchanged:
 # the ones a range deletion may bound in this version.
@@ -243,9 +246,12 @@ def _unnest(columns: Sequence[ColumnSchema], alias: str, extra: Sequence[str] = 
     return f"unnest({', '.join(arrays)}) WITH ORDINALITY AS {alias}({', '.join(names)}, ord)"
 
 
-def _columns_of(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+def _columns_of(
+    keys: Sequence[tuple[object, ...]], columns: Sequence[ColumnSchema]
+) -> list[list[object]]:
     """Transpose keys into one list per key column (the arrays `_unnest` reads)."""
-    return [[key[i] for key in keys] for i in range(width)]
+    return [[convert(key[i]) for key in keys]
+            for i, convert in enumerate(map(pg_value, columns))]  # fmt: skip
 
 
 def _on(columns: Sequence[ColumnSchema], left: str, right: str) -> str:
@@ -261,7 +267,7 @@ def _tombstone_index(
     rows = conn.execute(
         f"SELECT k.ord, t.bounds, t.deleted_at FROM {_unnest(pk, 'k')} "  # noqa: S608
         f"JOIN {layout.qualified('__tombstones')} t ON {_on(pk, 't', 'k')}",
-        _columns_of(keys, len(pk)),
+        _columns_of(keys, pk),
     ).fetchall()
     stored: dict[tuple[object, ...], list[tuple[ClusteringRange | None, int]]] = {}
     for ordinal, bounds, deleted_at in rows:
@@ -281,6 +287,7 @@ def _state_columns(layout: TableLayout) -> list[str]:
     names = [c.name for c in layout.keys]
     for c in layout.regulars:
         names += [c.name, c.name + "__ts", c.name + "__exp"]
+    names += [c.name + "__del" for c in layout.collections]
     return [*names, "__row_ts", "__row_exp", "__del_ts"]
 
 
@@ -294,15 +301,19 @@ def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
         f"CREATE TEMP TABLE {stage_table} (LIKE {layout.qualified('__state')}) ON COMMIT DROP"
     )
     regulars = [c.name for c in layout.regulars]
+    key_values = [pg_value(c) for c in layout.keys]
+    cell_values = [pg_value(c) for c in layout.regulars]
+    collections = [c.name for c in layout.collections]
     with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
         for key, row in staged.rows.items():
-            values: list[object] = list(key)
-            for name in regulars:
+            values = [convert(v) for convert, v in zip(key_values, key, strict=True)]
+            for name, convert in zip(regulars, cell_values, strict=True):
                 cell = row.cells.get(name)
                 if cell is None:
                     values += [None, None, None]
                 else:
-                    values += [cell.value, cell.timestamp_us, cell.expires_at_s]
+                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += [row.collection_deletions.get(name) for name in collections]
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             copy.write_row(values)
     updates = []
@@ -319,12 +330,47 @@ def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
                 f'EXCLUDED."__row_ts" >= coalesce(s."__row_ts", {MIN_TS}))')  # fmt: skip
     updates += [f'"{n}" = CASE WHEN {row_wins} THEN EXCLUDED."{n}" ELSE s."{n}" END'
                 for n in ("__row_ts", "__row_exp")]  # fmt: skip
-    updates.append('"__del_ts" = greatest(s."__del_ts", EXCLUDED."__del_ts")')
+    updates += [f"{n} = greatest(s.{n}, EXCLUDED.{n})"
+                for n in map(quote, [*(c + "__del" for c in collections), "__del_ts"])]  # fmt: skip
     keys = ", ".join(quote(c.name) for c in layout.keys)
     conn.execute(
         f"INSERT INTO {layout.qualified('__state')} AS s ({columns}) "  # noqa: S608
         f"SELECT {columns} FROM {stage_table} ON CONFLICT ({keys}) DO UPDATE SET "
         + ", ".join(updates)
+    )
+    if collections:
+        _merge_elements(conn, layout, staged)
+
+
+def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
+    """COPY the batch's collection elements and merge them, newest (ts, tombstone) winning."""
+    if not any(row.elements for row in staged.rows.values()):
+        return
+    stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}__elements")
+    conn.execute(
+        f"CREATE TEMP TABLE {stage_table} (LIKE {layout.qualified('__elements')}) ON COMMIT DROP"
+    )
+    types = {c.name: c.cql_type for c in layout.collections}
+    key_values = [pg_value(c) for c in layout.keys]
+    keys = ", ".join(quote(c.name) for c in layout.keys)
+    columns = f'{keys}, "column", "path", "sort", "value", "ts", "exp", "tomb"'
+    with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
+        for key, row in staged.rows.items():
+            converted = [convert(v) for convert, v in zip(key_values, key, strict=True)]
+            for (column, path), cell in row.elements.items():
+                if column not in types:
+                    continue  # a column dropped since: Cassandra ignores its cells too
+                value = None if cell.value is None else Jsonb(json_value(cell.value))
+                copy.write_row([*converted, column, path_text(path),
+                                element_order(types[column], path), value, cell.timestamp_us,
+                                cell.expires_at_s, cell.is_tombstone])  # fmt: skip
+    wins = "(EXCLUDED.ts > e.ts OR (EXCLUDED.ts = e.ts AND EXCLUDED.tomb AND NOT e.tomb))"
+    updates = ", ".join(f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE e.{n} END"
+                        for n in ("value", "sort", "exp", "tomb", "ts"))  # fmt: skip
+    conn.execute(
+        f"INSERT INTO {layout.qualified('__elements')} AS e ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {stage_table} "
+        f'ON CONFLICT ({keys}, "column", "path") DO UPDATE SET {updates}'
     )
 
 
@@ -340,7 +386,9 @@ def _store_deletions(
         f"COPY {layout.qualified('__tombstones')} ({pk_cols}, bounds, deleted_at) FROM STDIN"
     ) as copy:
         for key, bounds, deleted_at in staged.tombstones:
-            copy.write_row([*key, None if bounds is None else bounds_to_json(bounds), deleted_at])
+            pk_values = [convert(v) for convert, v in zip(map(pg_value, pk), key, strict=True)]
+            copy.write_row([*pk_values, None if bounds is None else bounds_to_json(bounds),
+                            deleted_at])  # fmt: skip
     marks: dict[tuple[object, ...], int] = {}  # row key -> newest deletion covering it
     if staged.partition_deletions and not layout.table.clustering:
         marks.update(staged.partition_deletions)
@@ -354,7 +402,7 @@ def _store_deletions(
         rows = conn.execute(
             f"SELECT k.ord, {ck} FROM {_unnest(pk, 'k')} "  # noqa: S608
             f"JOIN {layout.qualified('__state')} s ON {_on(pk, 's', 'k')}",
-            _columns_of(partitions, len(pk)),
+            _columns_of(partitions, pk),
         ).fetchall()
         by_partition: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
         for row in rows:
@@ -381,5 +429,5 @@ def _update_deletions(
         f'UPDATE {layout.qualified("__state")} s SET "__del_ts" = '  # noqa: S608
         f'greatest(s."__del_ts", k.x0) FROM {_unnest(columns, "k", ["bigint"])} '
         f"WHERE {_on(columns, 's', 'k')}",
-        [*_columns_of(keys, len(columns)), deleted_at],
+        [*_columns_of(keys, columns), deleted_at],
     )
