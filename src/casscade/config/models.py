@@ -41,6 +41,12 @@ class SourceConfig(BaseModel):
     cleanup: Literal["delete", "archive", "keep"] = "delete"
     archive_dir: Path | None = None
     poll_interval_ms: int = Field(default=200, ge=10)
+    schema_refresh_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Re-read system_schema this often (0: every poll) to see columns dropped "
+        "and added again; new tables and columns are seen at once anyway.",
+    )
 
 
 class PostgresDestination(BaseModel):

@@ -76,6 +76,7 @@ class _Destination:
     failures: int = 0
     retry_at: float = 0.0
     failed: str | None = None  # a permanent error: no more attempts
+    snapshot: object = None  # the schema snapshot its tables were last brought to
 
     @property
     def name(self) -> str:
@@ -127,6 +128,7 @@ class Agent:
             for d in config.destinations
         ]
         self.dead_letters = DeadLetterStore(config.dead_letters.directory)
+        self._schema_read_at = float("-inf")
 
     def close(self) -> None:
         for destination in self._destinations:
@@ -140,6 +142,7 @@ class Agent:
     def poll(self) -> PollStats:
         """One pass: every available destination reads and applies what it has not yet."""
         stats = PollStats()
+        self._refresh_schema()
         for destination in self._destinations:
             if destination.failed is not None or self._clock() < destination.retry_at:
                 continue
@@ -155,6 +158,19 @@ class Agent:
                 )
         stats.segments_removed = self._clean_up()
         return stats
+
+    def _refresh_schema(self) -> None:
+        """Re-read the schema every `schema_refresh_s`: an entry of a new table or column
+        triggers a read by itself, but a column dropped and added again with the same type
+        decodes with the old schema, and only a read shows when its old values stopped."""
+        now = self._clock()
+        if now - self._schema_read_at < self.config.source.schema_refresh_s:
+            return
+        self._schema_read_at = now
+        try:
+            self.registry.refresh()
+        except Exception as exc:  # noqa: BLE001 - any driver error: decode with the last schema
+            log.warning("schema_refresh_failed", error=str(exc).splitlines()[0][:300])
 
     def _back_off(self, destination: _Destination, exc: SinkError, stats: PollStats) -> None:
         """Forget the unapplied batch and retry later from the committed position."""
@@ -174,12 +190,11 @@ class Agent:
             return destination.tailer
         for name in sorted(destination.tables):
             keyspace, table = name.split(".", 1)
-            schema = self.registry.snapshot.by_name(keyspace, table)
-            if schema is None:
-                schema = self.registry.refresh().by_name(keyspace, table)
-            if schema is None:
+            if self.registry.snapshot.by_name(keyspace, table) is None:
+                self.registry.refresh()
+            if self.registry.snapshot.by_name(keyspace, table) is None:
                 raise PermanentSinkError(destination.name, f"table {name} does not exist")
-            destination.sink.ensure_table(schema)
+        self._ensure_tables(destination)
         destination.position = destination.sink.position(self.config.source.node_id)
         destination.last = destination.position
         destination.tailer = CdcTailer(
@@ -216,10 +231,25 @@ class Agent:
         self._flush(destination, stats)
         destination.finished.update(finished)
 
+    def _ensure_tables(self, destination: _Destination) -> None:
+        """Bring the destination's tables to the current schema (created, columns added or
+        dropped); a table dropped from Cassandra keeps what the destination has."""
+        snapshot = self.registry.snapshot
+        for name in sorted(destination.tables):
+            keyspace, table = name.split(".", 1)
+            schema = snapshot.by_name(keyspace, table)
+            if schema is not None:
+                destination.sink.ensure_table(schema)
+        if destination.snapshot is not None:
+            log.info("schema_changed", destination=destination.name)
+        destination.snapshot = snapshot
+
     def _route(self, destination: _Destination, mutation: Mutation, stats: PollStats) -> None:
         _advance(destination, mutation.position)
         if destination.position is not None and mutation.position <= destination.position:
             return
+        if destination.snapshot is not self.registry.snapshot:
+            self._ensure_tables(destination)  # a refresh while decoding: ALTER TABLE seen
         events = [
             e for e in mutation_to_events(mutation) if e.qualified_table in destination.tables
         ]

@@ -93,6 +93,12 @@ class MirrorLayout:
         """Multi-cell regular columns: elements kept apart, `__del` in the row."""
         return collection_columns(self.table)
 
+    def dropped_before(self, column: ColumnSchema) -> int:
+        """For a column dropped and added again: when it was dropped (µs); its cells from
+        before then are ignored, as Cassandra ignores them. The smallest 64-bit value else."""
+        dropped = self.table.dropped.get(column.name)
+        return dropped.dropped_time_us if dropped is not None else -(1 << 63)
+
     def qualified(self, suffix: str = "") -> str:
         """The quoted name of the table (or of one of its companions, by suffix)."""
         return f"{self.quote(self.namespace)}.{self.quote(self.table.name + suffix)}"

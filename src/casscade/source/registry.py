@@ -2,10 +2,14 @@
 
 The decoder needs the schema the data was written with, but the commit log carries no types.
 The registry holds the latest snapshot and refreshes it when the decoder meets a table id or a
-column it does not know (a table created or altered after the last read), at most once per
-`min_refresh_interval_s` so a stream of entries of a dropped table cannot hammer the node.
-`decode` turns an entry into a record and retries once after a refresh when the schema was
-stale, which is the whole protocol the engine needs.
+column it does not know (a table created or altered after the last read). `decode` turns an
+entry into a record and retries once after a refresh when the schema was stale, which is the
+whole protocol the engine needs. An UnknownSchema record therefore always means "unknown to a
+schema read after the entry was met" (a table dropped since, whose data Cassandra no longer
+has): when the last read is more recent than `min_refresh_interval_s`, decode waits for the
+interval rather than give up on an entry of a column added a moment ago. An id confirmed
+unknown is remembered until the next read, so a stream of entries of a dropped table costs
+one read, not one per entry.
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ class SchemaRegistry:
     min_refresh_interval_s: float = 1.0
     clock: Callable[[], float] = time.monotonic
     refreshes: int = 0
+    sleep: Callable[[float], object] = time.sleep
     _snapshot: SchemaSnapshot | None = None
     _last_refresh: float = field(default=float("-inf"))
+    # (table id, column) pairs the current snapshot was read for and still does not know.
+    _confirmed_unknown: set[tuple[object, str | None]] = field(default_factory=set)
 
     @property
     def snapshot(self) -> SchemaSnapshot:
@@ -52,6 +59,7 @@ class SchemaRegistry:
         """Read the schema now and make it current."""
         self._snapshot = build_snapshot(self.read())
         self._last_refresh = self.clock()
+        self._confirmed_unknown.clear()
         self.refreshes += 1
         return self._snapshot
 
@@ -61,16 +69,22 @@ class SchemaRegistry:
         """Decode an entry; on an unknown table or column refresh once and decode again.
 
         Returns:
-            The record; still UnknownSchema when the refreshed schema does not know the table
-            either (a table dropped since the write) or the refresh was too recent.
+            The record; still UnknownSchema when a schema read after the entry was met does
+            not know the table or column either (dropped since the write).
         """
         record = decode_mutation(
             payload, self.snapshot, position=position, payload_offset=payload_offset
         )
         if not isinstance(record, UnknownSchema):
             return record
-        if self.clock() - self._last_refresh < self.min_refresh_interval_s:
+        if (record.table_id, record.column) in self._confirmed_unknown:
             return record
-        return decode_mutation(
+        wait = self.min_refresh_interval_s - (self.clock() - self._last_refresh)
+        if wait > 0:
+            self.sleep(wait)
+        record = decode_mutation(
             payload, self.refresh(), position=position, payload_offset=payload_offset
         )
+        if isinstance(record, UnknownSchema):
+            self._confirmed_unknown.add((record.table_id, record.column))
+        return record

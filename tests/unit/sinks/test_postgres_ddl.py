@@ -47,7 +47,7 @@ def test_view_shows_values_newer_than_row_deletion_and_unexpired() -> None:
     """The view guards each value with its timestamp against the row deletion and expiry."""
     view = view_statement(TableLayout(_table({}), "ks"))
     assert view.startswith('CREATE OR REPLACE VIEW "ks"."t" AS SELECT "pk", "ck"')
-    assert '"v__ts" > coalesce("__del_ts"' in view
+    assert '"v__ts" > greatest("__del_ts", -9223372036854775808)' in view
     assert '"v__exp" IS NULL OR "v__exp" > extract(epoch from now())' in view
 
 

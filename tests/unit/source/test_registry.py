@@ -54,16 +54,35 @@ def test_registry_unknown_table_refreshes_once_and_decodes() -> None:
     assert registry.refreshes == 2
 
 
-def test_registry_refresh_rate_limited_keeps_unknown() -> None:
-    """Within the minimum interval no second read happens; the record stays UnknownSchema."""
+def test_registry_waits_out_the_interval_rather_than_give_up_on_a_new_table() -> None:
+    """Within the minimum interval decode waits for it, then reads and decodes the entry."""
     entry = _cdc_entry()
     reader = _Reader(EMPTY, FULL)
     now = [100.0]
-    registry = SchemaRegistry(reader, min_refresh_interval_s=10.0, clock=lambda: now[0])
-    first = registry.decode(entry.payload, position=Position(1, entry.end))
-    assert isinstance(first, UnknownSchema)
-    assert reader.reads == 1
-    now[0] += 11.0
-    second = registry.decode(entry.payload, position=Position(1, entry.end))
-    assert isinstance(second, Mutation)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    registry = SchemaRegistry(
+        reader, min_refresh_interval_s=10.0, clock=lambda: now[0], sleep=sleep
+    )
+    registry.refresh()
+    now[0] += 4.0
+    record = registry.decode(entry.payload, position=Position(1, entry.end))
+    assert isinstance(record, Mutation)
+    assert slept == [6.0]
     assert reader.reads == 2
+
+
+def test_registry_confirmed_unknown_table_costs_one_read() -> None:
+    """A table unknown after a fresh read stays unknown without more reads until the next one."""
+    entry = _cdc_entry()
+    reader = _Reader(EMPTY)
+    now = [0.0]
+    registry = SchemaRegistry(reader, min_refresh_interval_s=1.0, clock=lambda: now[0],
+                              sleep=lambda s: now.__setitem__(0, now[0] + s))  # fmt: skip
+    records = [registry.decode(entry.payload, position=Position(1, entry.end)) for _ in range(5)]
+    assert all(isinstance(r, UnknownSchema) for r in records)
+    assert reader.reads == 2  # the first snapshot, and one read confirming the table unknown

@@ -129,17 +129,22 @@ class ClickHouseLayout(MirrorLayout):
         return ch_type(column)
 
 
-def create_statements(layout: ClickHouseLayout) -> list[str]:
-    """The DDL that creates the layout (idempotent)."""
-    layout.check_supported()
-    keys = [f"{quote(c.name)} {ch_type(c)}" for c in layout.keys]
+def value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
+    """The change table's non-key columns, (name, ClickHouse type), in order."""
     values = []
     for c in layout.regulars:
-        values += [f"{quote(c.name)} {_stored_type(c)}",
-                   f"{quote(c.name + '__ts')} Nullable(Int64)",
-                   f"{quote(c.name + '__exp')} Nullable(Int64)"]  # fmt: skip
-    meta = ["`__row_ts` Nullable(Int64)", "`__row_exp` Nullable(Int64)",
-            "`__del_ts` Nullable(Int64)"]  # fmt: skip
+        values += [(c.name, _stored_type(c)), (c.name + "__ts", "Nullable(Int64)"),
+                   (c.name + "__exp", "Nullable(Int64)")]  # fmt: skip
+    return [*values, ("__row_ts", "Nullable(Int64)"), ("__row_exp", "Nullable(Int64)"),
+            ("__del_ts", "Nullable(Int64)")]  # fmt: skip
+
+
+def create_statements(layout: ClickHouseLayout) -> list[str]:
+    """The DDL that creates the layout (idempotent; the view last)."""
+    layout.check_supported()
+    keys = [f"{quote(c.name)} {ch_type(c)}" for c in layout.keys]
+    values = [f"{quote(name)} {kind}" for name, kind in value_columns(layout)]
+    meta: list[str] = []
     order = ", ".join(quote(c.name) for c in layout.keys)
     pk = ", ".join(quote(c.name) for c in layout.table.partition_key)
     pk_columns = ", ".join(f"{quote(c.name)} {ch_type(c)}" for c in layout.table.partition_key)
@@ -171,7 +176,8 @@ def view_statement(layout: ClickHouseLayout) -> str:
             f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
         ]
         value = f"tupleElement({quote('w_' + c.name)}, 1)"
-        live = (f"({_present(c, value)} AND {quote('t_' + c.name)} > __s.del_ts AND "
+        since = f"greatest(__s.del_ts, {layout.dropped_before(c)})"
+        live = (f"({_present(c, value)} AND {quote('t_' + c.name)} > {since} AND "
                 f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
         outer.append(f"if({live}, {value}, {'[]' if is_array(c) else 'NULL'}) AS {name}")
         alive.append(live)

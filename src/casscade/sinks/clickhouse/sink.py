@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import structlog
+
 from casscade.commitlog.codecs.temporal import CqlDate, CqlTime, CqlTimestamp
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
@@ -33,10 +35,13 @@ from casscade.sinks.clickhouse.ddl import (
     is_array,
     is_json_column,
     quote,
+    value_columns,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, stage
 from casscade.sinks.values import json_text
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -47,6 +52,13 @@ _POSITIONS_DDL = (
     "segment_id Int64, position Int64, version UInt64) "
     "ENGINE = ReplacingMergeTree(version) ORDER BY (destination, node_id)",
 )
+
+
+def _signature(table: TableSchema) -> tuple[object, ...]:
+    """What of a table's schema the layout depends on: columns, kinds, types, drop times."""
+    columns = sorted((c.name, c.kind.name, c.type_text) for c in table.columns.values())
+    dropped = sorted((d.name, d.dropped_time_us) for d in table.dropped.values())
+    return (*columns, *dropped)
 
 
 def converter(column: ColumnSchema) -> Callable[[object], object]:
@@ -106,18 +118,55 @@ class ClickHouseSink:
             self._client = None
 
     def ensure_table(self, table: TableSchema) -> ClickHouseLayout:
+        """Create the layout of `table`, or bring an existing one to the table's current
+        columns: added columns are added, dropped ones dropped with their values, a column
+        whose type changed is dropped and added again; then the view is replaced."""
         key = table.qualified_name
-        if key not in self._layouts:
-            layout = ClickHouseLayout(table, self.database_prefix + table.keyspace)
-            try:
-                statements = create_statements(layout)
-            except UnsupportedColumnError as exc:
-                raise PermanentSinkError(self.name, f"{key}: not supported yet: {exc}") from exc
-            client = self._connection()
-            for statement in statements:
+        cached = self._layouts.get(key)
+        if cached is not None and _signature(cached.table) == _signature(table):
+            return cached
+        layout = ClickHouseLayout(table, self.database_prefix + table.keyspace)
+        try:
+            statements = create_statements(layout)
+        except UnsupportedColumnError as exc:
+            raise PermanentSinkError(self.name, f"{key}: not supported yet: {exc}") from exc
+        client = self._connection()
+        try:
+            for statement in statements[:-1]:
                 client.command(statement)
-            self._layouts[key] = layout
-        return self._layouts[key]
+            changes = self._evolution(client, layout)
+            for change in changes:
+                client.command(change)
+            client.command(statements[-1])
+        except Exception as exc:  # clickhouse-connect and chDB raise their own types
+            raise classify(self.name, exc) from exc
+        if changes:
+            log.info("destination_table_evolved", destination=self.name, table=key,
+                     changes=len(changes))  # fmt: skip
+        self._layouts[key] = layout
+        return layout
+
+    def _evolution(self, client: Client, layout: ClickHouseLayout) -> list[str]:
+        """The ALTER statements that bring the change table to the layout's columns."""
+        existing = {
+            str(name): str(kind)
+            for name, kind in client.query(
+                "SELECT name, type FROM system.columns WHERE database = {db:String} "
+                "AND table = {t:String}",
+                parameters={"db": layout.namespace, "t": layout.table.name + "__changes"},
+            ).result_rows
+        }
+        wanted = value_columns(layout)
+        keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
+        table = layout.qualified("__changes")
+        changes = [f"ALTER TABLE {table} DROP COLUMN {quote(name)}"
+                   for name in existing if name not in keep]  # fmt: skip
+        for name, kind in wanted:
+            if name in existing and existing[name] != kind:
+                changes.append(f"ALTER TABLE {table} DROP COLUMN {quote(name)}")
+            if name not in existing or existing[name] != kind:
+                changes.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {kind}")
+        return changes
 
     def position(self, node_id: str) -> Position | None:
         rows = (

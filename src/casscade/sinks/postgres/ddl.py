@@ -131,16 +131,21 @@ class TableLayout(MirrorLayout):
         return pg_type(column)
 
 
-def create_statements(layout: TableLayout) -> list[str]:
-    """The DDL that creates the layout (idempotent)."""
-    layout.check_supported()
-    keys = [f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.keys]
+def value_columns(layout: TableLayout) -> list[tuple[str, str]]:
+    """The state table's non-key columns, (name, PostgreSQL type), in order."""
     values = []
     for c in layout.regulars:
-        values += [f"{quote(c.name)} {pg_type(c)}", f"{quote(c.name + '__ts')} bigint",
-                   f"{quote(c.name + '__exp')} bigint"]  # fmt: skip
-    values += [f"{quote(c.name + '__del')} bigint" for c in layout.collections]
-    meta = ['"__row_ts" bigint', '"__row_exp" bigint', '"__del_ts" bigint']
+        values += [(c.name, pg_type(c)), (c.name + "__ts", "bigint"), (c.name + "__exp", "bigint")]
+    values += [(c.name + "__del", "bigint") for c in layout.collections]
+    return [*values, ("__row_ts", "bigint"), ("__row_exp", "bigint"), ("__del_ts", "bigint")]
+
+
+def create_statements(layout: TableLayout) -> list[str]:
+    """The DDL that creates the layout (idempotent; the view last)."""
+    layout.check_supported()
+    keys = [f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.keys]
+    values = [f"{quote(name)} {kind}" for name, kind in value_columns(layout)]
+    meta: list[str] = []
     key_list = ", ".join(quote(c.name) for c in layout.keys)
     pk_list = ", ".join(quote(c.name) for c in layout.table.partition_key)
     elements = []
@@ -174,7 +179,8 @@ def view_statement(layout: TableLayout) -> str:
              f'AND ("__row_exp" IS NULL OR "__row_exp" > {now}))']  # fmt: skip
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        live = (f"({name} IS NOT NULL AND {ts} > coalesce(\"__del_ts\", {MIN_TS}) "
+        since = f'greatest("__del_ts", {layout.dropped_before(c)})'
+        live = (f"({name} IS NOT NULL AND {ts} > {since} "
                 f"AND ({exp} IS NULL OR {exp} > {now}))")  # fmt: skip
         shown.append(f"CASE WHEN {live} THEN {name} END AS {name}")
         alive.append(live)
@@ -205,7 +211,8 @@ def _collection(layout: TableLayout, column: ColumnSchema, now: str) -> str:
     else:
         aggregate = "jsonb_agg(jsonb_build_array(e.path::jsonb, e.value) ORDER BY e.sort, e.path)"
     keys = " AND ".join(f"e.{quote(k.name)} = s.{quote(k.name)}" for k in layout.keys)
-    deleted = f'greatest(s.{quote(column.name + "__del")}, s."__del_ts", {MIN_TS})'
+    deleted = (f'greatest(s.{quote(column.name + "__del")}, s."__del_ts", '
+               f"{layout.dropped_before(column)})")  # fmt: skip
     return (  # identifiers quoted; the column name is a literal
         f"(SELECT {aggregate} FROM {layout.qualified('__elements')} AS e "  # noqa: S608
         f'WHERE {keys} AND e."column" = {literal(column.name)} AND NOT e.tomb '

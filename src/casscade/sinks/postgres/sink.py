@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 import psycopg
+import structlog
 from psycopg.types.json import Jsonb
 
 from casscade.commitlog.position import Position
@@ -34,11 +35,13 @@ from casscade.sinks.postgres.ddl import (
     pg_type,
     pg_value,
     quote,
+    value_columns,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, stage
 from casscade.sinks.values import element_order, json_value, path_text
 
+log = structlog.get_logger(__name__)
 # Clustering types whose Python ordering is Cassandra's and that survive JSON unchanged:
 # the ones a range deletion may bound in this version.
 _RANGE_TYPES = frozenset(
@@ -114,25 +117,84 @@ class PostgresSink:
             self._conn.close()
 
     def ensure_table(self, table: TableSchema) -> TableLayout:
-        """Create (idempotently) the layout of `table` in schema `<prefix><keyspace>`."""
+        """Create the layout of `table` in schema `<prefix><keyspace>`, or bring an existing
+        one to the table's current columns (schema evolution).
+
+        Columns Cassandra added are added; columns it dropped are dropped with their values
+        (Cassandra ignores a dropped column's old cells, even after it is re-added); a column
+        whose type changed (dropped and re-added) is dropped and added again. The view is
+        then recreated. Idempotent: a table whose columns did not change costs nothing.
+        """
         key = table.qualified_name
-        if key not in self._layouts:
-            layout = TableLayout(table, self.schema_prefix + table.keyspace)
-            try:
-                statements = create_statements(layout)
-            except UnsupportedColumnError as exc:
-                raise PermanentSinkError(self.name, f"{key}: not supported yet: {exc}") from exc
-            conn = self._connection()
-            with self._driver_errors(), conn.transaction():
-                for statement in statements:
-                    conn.execute(statement)
-                if key in self.hypertables:
-                    conn.execute(
-                        "SELECT create_hypertable(%s, by_range(%s), if_not_exists => TRUE)",
-                        (layout.qualified("__state"), self._time_column(table)),
-                    )
-            self._layouts[key] = layout
-        return self._layouts[key]
+        cached = self._layouts.get(key)
+        if cached is not None and _signature(cached.table) == _signature(table):
+            return cached
+        layout = TableLayout(table, self.schema_prefix + table.keyspace)
+        try:
+            statements = create_statements(layout)
+        except UnsupportedColumnError as exc:
+            raise PermanentSinkError(self.name, f"{key}: not supported yet: {exc}") from exc
+        conn = self._connection()
+        with self._driver_errors(), conn.transaction():
+            for statement in statements[:-1]:
+                conn.execute(statement)
+            changes = self._evolution(conn, layout)
+            if changes:
+                # The view depends on the columns: drop it first (a view of yours that depends
+                # on it makes this fail with PostgreSQL's message naming it).
+                conn.execute(f"DROP VIEW IF EXISTS {layout.qualified()}")
+                for change in changes:
+                    conn.execute(change)
+                log.info("destination_table_evolved", destination=self.name, table=key,
+                         changes=len(changes))  # fmt: skip
+            conn.execute(statements[-1])
+            self._forget_dropped_elements(conn, layout)
+            if key in self.hypertables:
+                conn.execute(
+                    "SELECT create_hypertable(%s, by_range(%s), if_not_exists => TRUE)",
+                    (layout.qualified("__state"), self._time_column(table)),
+                )
+        self._layouts[key] = layout
+        return layout
+
+    def _evolution(self, conn: Conn, layout: TableLayout) -> list[str]:
+        """The ALTER statements that bring the state table to the layout's columns."""
+        state = layout.qualified("__state")
+        existing = {
+            str(name): str(kind)
+            for name, kind in conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (state,),
+            ).fetchall()
+        }
+        wanted = value_columns(layout)
+        canonical = {
+            str(kind): str(name)
+            for kind, name in conn.execute(
+                "SELECT t, t::regtype::text FROM unnest(%s::text[]) AS t",
+                (sorted({kind for _, kind in wanted}),),
+            ).fetchall()
+        }
+        keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
+        changes = [f"ALTER TABLE {state} DROP COLUMN {quote(name)}"
+                   for name in existing if name not in keep]  # fmt: skip
+        for name, kind in wanted:
+            if name in existing and existing[name] != canonical[kind]:
+                changes.append(f"ALTER TABLE {state} DROP COLUMN {quote(name)}")
+            if name not in existing or existing[name] != canonical[kind]:
+                changes.append(f"ALTER TABLE {state} ADD COLUMN {quote(name)} {kind}")
+        return changes
+
+    def _forget_dropped_elements(self, conn: Conn, layout: TableLayout) -> None:
+        """Delete the elements of collection columns the table no longer has."""
+        elements = layout.qualified("__elements")
+        found = conn.execute("SELECT to_regclass(%s)", (elements,)).fetchone()
+        if found is not None and found[0] is not None:
+            conn.execute(
+                f'DELETE FROM {elements} WHERE NOT ("column" = ANY(%s))',  # noqa: S608
+                ([c.name for c in layout.collections],),
+            )
 
     def _time_column(self, table: TableSchema) -> str:
         column = self.hypertables[table.qualified_name]
@@ -223,6 +285,13 @@ def classify(destination: str, exc: psycopg.Error) -> TransientSinkError | Perma
 
 
 Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def _signature(table: TableSchema) -> tuple[object, ...]:
+    """What of a table's schema the layout depends on: columns, kinds, types, drop times."""
+    columns = sorted((c.name, c.kind.name, c.type_text) for c in table.columns.values())
+    dropped = sorted((d.name, d.dropped_time_us) for d in table.dropped.values())
+    return (*columns, *dropped)
 
 
 def _check_range_types(destination: str, layout: TableLayout, events: list[ChangeEvent]) -> None:
