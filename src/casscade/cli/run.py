@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
 
+import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -17,9 +19,17 @@ from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
 from casscade.engine.verify import TableReport, verify_destination
 from casscade.errors import ConfigError, SourceUnavailableError
+from casscade.observability import (
+    StatusServer,
+    Telemetry,
+    Tracing,
+    configure_logging,
+    resolve_token,
+)
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 
+log = structlog.get_logger(__name__)
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 ConfigOption = typer.Option(..., "--config", "-c", help="The agent's YAML configuration file.")
@@ -48,22 +58,43 @@ def cassandra_session(config: AgentConfig) -> tuple[object, object]:
 def run(
     config_path: Path = ConfigOption,
     once: bool = typer.Option(False, "--once", help="Apply what is in cdc_raw now, then exit."),
+    pretty: bool = typer.Option(
+        False, "--pretty", help="Readable log lines instead of JSON (for a terminal)."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Run the agent: tail cdc_raw and keep every destination equal to Cassandra.
 
-    With --once, exit code 1 when a destination could not be updated (the others were).
+    Logs are JSON lines on stdout (one per event, with the batch's correlation id); metrics,
+    health, status and the status page are served on http.host:http.port (127.0.0.1:9470 by
+    default, docs/operations.md). With --once, exit code 1 when a destination could not be
+    updated (the others were).
 
     Examples:
 
         casscade run --config casscade.yaml
 
+        casscade run --config casscade.yaml --pretty --log-level debug
+
         casscade run --config casscade.yaml --once
     """
+    if log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("--log-level", f"expected debug, info, warning or error, got {log_level}")
+    configure_logging(json=not pretty, level=log_level)  # type: ignore[arg-type]
     config = load_config(config_path)
     if not config.source.cdc_raw_dir.is_dir():
         raise ConfigError("source.cdc_raw_dir", f"{config.source.cdc_raw_dir} is not a directory")
+    token = resolve_token(config.http, os.environ)
+    tracing = Tracing.from_config(config.tracing, node_id=config.source.node_id)
+    telemetry = Telemetry.create(config.source.node_id, http=config.http, tracing=tracing)
     cluster, session = cassandra_session(config)
-    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))  # type: ignore[arg-type]
+    registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
+    agent = Agent(config, registry, telemetry=telemetry)
+    server = None
+    if config.http.enabled and not once:
+        server = StatusServer(telemetry.board, telemetry.metrics.registry, config.http,
+                              token=token).start()  # fmt: skip
+        log.info("http_serving", url=server.url)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -88,7 +119,11 @@ def run(
         else:
             agent.run(should_stop=stop.is_set, sleep=stop.wait)
     finally:
+        telemetry.stopped()
+        if server is not None:
+            server.close()
         agent.close()
+        telemetry.close()
         cluster.shutdown()  # type: ignore[attr-defined]
 
 

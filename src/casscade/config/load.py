@@ -68,10 +68,15 @@ def check_config(
     return (None, problems) if problems else (config, [])
 
 
+# Settings that hold secrets: never literal in the file, always `<name>_env` or `<name>_file`.
+SECRET_KEYS = ("password", "token", "secret")
+
+
 def _resolve_secrets(
     node: object, env: Mapping[str, str], *, where: str, problems: list[ConfigError]
 ) -> object:
-    """Replace `password_env` / `password_file` with `password`; refuse a literal password."""
+    """Replace `<secret>_env` / `<secret>_file` with `<secret>` (SECRET_KEYS); refuse a
+    literal secret."""
     if isinstance(node, list):
         return [
             _resolve_secrets(v, env, where=f"{where}{i}.", problems=problems)
@@ -82,20 +87,19 @@ def _resolve_secrets(
     out: dict[str, Any] = {}
     for key, value in node.items():
         here = f"{where}{key}"
-        if key == "password":
+        secret, _, source = str(key).rpartition("_")
+        if key in SECRET_KEYS:
             problems.append(
-                ConfigError(
-                    here, "secrets do not go in the file: use password_env or password_file"
-                )
+                ConfigError(here, f"secrets do not go in the file: use {key}_env or {key}_file")
             )
-        elif key == "password_env":
+        elif secret in SECRET_KEYS and source == "env":
             if str(value) in env:
-                out["password"] = env[str(value)]
+                out[secret] = env[str(value)]
             else:
                 problems.append(ConfigError(here, f"environment variable {value} is not set"))
-        elif key == "password_file":
+        elif secret in SECRET_KEYS and source == "file":
             try:
-                out["password"] = Path(str(value)).read_text(encoding="utf-8").strip()
+                out[secret] = Path(str(value)).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 problems.append(ConfigError(here, f"cannot read {value}: {exc.strerror}"))
         else:

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from casscade.observability.config import HttpConfig, TracingConfig
+
 _TABLE_NAME = r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"
 
 
@@ -41,6 +43,11 @@ class SourceConfig(BaseModel):
     cleanup: Literal["delete", "archive", "keep"] = "delete"
     archive_dir: Path | None = None
     poll_interval_ms: int = Field(default=200, ge=10)
+    cdc_total_space_mb: int = Field(
+        default=4096,
+        ge=1,
+        description="The node's cdc_total_space (MiB): what cdc_raw usage is measured against.",
+    )
     schema_refresh_s: float = Field(
         default=10.0,
         ge=0,
@@ -148,6 +155,8 @@ class AgentConfig(BaseModel):
     destinations: tuple[Destination, ...] = Field(min_length=1)
     batch: BatchConfig = BatchConfig()
     dead_letters: DeadLetterConfig = DeadLetterConfig()
+    http: HttpConfig = HttpConfig()
+    tracing: TracingConfig = TracingConfig()
 
     @field_validator("tables")
     @classmethod

@@ -12,6 +12,7 @@ it, so the slowest destination holds `cdc_raw` space, never data.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import time
@@ -34,6 +35,7 @@ from casscade.engine.deadletters import DeadLetterStore
 from casscade.errors import CasscadeError, PermanentSinkError, SinkError, TransientSinkError
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
+from casscade.observability import DestinationTelemetry, Telemetry
 from casscade.sinks.base import Sink
 from casscade.sinks.clickhouse.sink import ClickHouseSink
 from casscade.sinks.postgres.sink import PostgresSink
@@ -77,6 +79,7 @@ class _Destination:
     retry_at: float = 0.0
     failed: str | None = None  # a permanent error: no more attempts
     snapshot: object = None  # the schema snapshot its tables were last brought to
+    telemetry: DestinationTelemetry | None = None
 
     @property
     def name(self) -> str:
@@ -94,6 +97,8 @@ class PollStats:
     unknown_schema: int = 0
     segments_removed: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
+    # keyspace.table -> the newest write time seen at the source in this pass (lag metrics)
+    newest_seen: dict[str, int] = field(default_factory=dict)
 
 
 def sink_for(config: Destination) -> Sink:
@@ -119,14 +124,26 @@ class Agent:
         registry: SchemaRegistry,
         *,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        """Args:
+        config: the configuration.
+        registry: the node's schema.
+        clock: monotonic seconds (retry timing, schema reads).
+        telemetry: where metrics, status and spans go (a private one when None).
+        """
         self.config = config
         self.registry = registry
         self._clock = clock
+        self.telemetry = telemetry or Telemetry.create(config.source.node_id, http=config.http)
         self._destinations = [
             _Destination(d, sink_for(d), frozenset(config.tables_for(d)))
             for d in config.destinations
         ]
+        for destination in self._destinations:
+            destination.telemetry = self.telemetry.destination(
+                destination.name, destination.config.type, sorted(destination.tables)
+            )
         self.dead_letters = DeadLetterStore(config.dead_letters.directory)
         self._schema_read_at = float("-inf")
 
@@ -152,11 +169,18 @@ class Agent:
                 self._back_off(destination, exc, stats)
             except PermanentSinkError as exc:
                 destination.failed = exc.problem
+                _telemetry(destination).error(exc)
                 # The problem in one line, no traceback: it is about data or configuration.
                 log.error(  # noqa: TRY400
                     "destination_failed", destination=destination.name, error=exc.problem
                 )
+            except CorruptLogError:
+                self.telemetry.decode_error()
+                raise
         stats.segments_removed = self._clean_up()
+        if stats.newest_seen:
+            self.telemetry.source_writes_seen(stats.newest_seen)
+        self.telemetry.heartbeat()
         return stats
 
     def _refresh_schema(self) -> None:
@@ -170,7 +194,10 @@ class Agent:
         try:
             self.registry.refresh()
         except Exception as exc:  # noqa: BLE001 - any driver error: decode with the last schema
+            self.telemetry.source_unreachable(exc)
             log.warning("schema_refresh_failed", error=str(exc).splitlines()[0][:300])
+        else:
+            self.telemetry.source_reached()
 
     def _back_off(self, destination: _Destination, exc: SinkError, stats: PollStats) -> None:
         """Forget the unapplied batch and retry later from the committed position."""
@@ -181,6 +208,8 @@ class Agent:
         destination.pending.clear()
         destination.tailer = None  # re-read from its committed position when it is back
         stats.unavailable[destination.name] = exc.problem
+        _telemetry(destination).error(exc, retry_in_s=delay)
+        _telemetry(destination).backlog(0)
         log.warning("destination_unavailable", destination=destination.name,
                     error=exc.problem, retry_in_s=round(delay, 2))  # fmt: skip
 
@@ -203,6 +232,7 @@ class Agent:
         if destination.failures:
             log.info("destination_available", destination=destination.name)
         destination.failures = 0
+        _telemetry(destination).reached(destination.position)
         return destination.tailer
 
     def _poll_destination(self, destination: _Destination, stats: PollStats) -> None:
@@ -215,6 +245,8 @@ class Agent:
                 self._route(destination, record, stats)
             elif isinstance(record, SegmentFinished):
                 finished.append(record.segment_id)
+                with contextlib.suppress(OSError):  # deleted by another reader meanwhile
+                    self.telemetry.segment_decoded(record.path.stat().st_size)
                 # Every entry of it was handed out: the position may move past it even when
                 # none of its entries was for a replicated table.
                 _advance(destination, Position(record.segment_id, END_OF_SEGMENT))
@@ -230,6 +262,7 @@ class Agent:
                         entries=unknown)  # fmt: skip
         self._flush(destination, stats)
         destination.finished.update(finished)
+        _telemetry(destination).backlog(len(destination.pending))
 
     def _ensure_tables(self, destination: _Destination) -> None:
         """Bring the destination's tables to the current schema (created, columns added or
@@ -241,6 +274,7 @@ class Agent:
             if schema is not None:
                 destination.sink.ensure_table(schema)
         if destination.snapshot is not None:
+            self.telemetry.schema_change()
             log.info("schema_changed", destination=destination.name)
         destination.snapshot = snapshot
 
@@ -253,6 +287,10 @@ class Agent:
         events = [
             e for e in mutation_to_events(mutation) if e.qualified_table in destination.tables
         ]
+        seen = stats.newest_seen
+        for event in events:
+            if event.timestamp_us > seen.get(event.qualified_table, 0):
+                seen[event.qualified_table] = event.timestamp_us
         stats.events += len(events)
         destination.pending.extend(events)
         if len(destination.pending) >= self.config.batch.max_events:
@@ -263,13 +301,19 @@ class Agent:
         if last is None or (destination.position is not None and destination.position >= last):
             return
         node_id = self.config.source.node_id
-        try:
-            destination.sink.apply(destination.pending, node_id=node_id, position=last)
-        except PermanentSinkError:
-            if self.config.dead_letters.on_poison == "stop":
-                raise
-            self._dead_letter_poison(destination, stats)
-            destination.sink.apply([], node_id=node_id, position=last)
+        telemetry = _telemetry(destination)
+        with telemetry.batch():
+            began = time.perf_counter()
+            try:
+                with self.telemetry.span("apply", events=len(destination.pending)):
+                    destination.sink.apply(destination.pending, node_id=node_id, position=last)
+            except PermanentSinkError:
+                if self.config.dead_letters.on_poison == "stop":
+                    raise
+                self._dead_letter_poison(destination, stats)
+                destination.sink.apply([], node_id=node_id, position=last)
+            telemetry.applied(destination.pending, duration_s=time.perf_counter() - began,
+                              position=last)  # fmt: skip
         stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
             destination.pending
         )
@@ -291,6 +335,7 @@ class Agent:
                 destination.sink.apply([event], node_id=node_id, position=None)
             except PermanentSinkError as exc:
                 letter = self.dead_letters.add(destination.name, event, exc.problem)
+                _telemetry(destination).dead_letter()
                 stats.dead_letters[destination.name] = (
                     stats.dead_letters.get(destination.name, 0) + 1
                 )
@@ -300,12 +345,12 @@ class Agent:
                           attempts=letter.attempts, error=exc.problem)  # fmt: skip
 
     def _clean_up(self) -> int:
-        """Remove COMPLETED segments that every destination has committed past."""
+        """Remove COMPLETED segments that every destination has committed past; report how
+        full cdc_raw is."""
         mode = self.config.source.cleanup
-        if mode == "keep":
-            return 0
         removed = 0
-        for segment in scan_cdc_raw(self.config.source.cdc_raw_dir):
+        segments = scan_cdc_raw(self.config.source.cdc_raw_dir)
+        for segment in segments if mode != "keep" else ():
             if segment.index is None or not segment.index.completed:
                 continue
             if not all(_done_with(d, segment.segment_id) for d in self._destinations):
@@ -314,6 +359,11 @@ class Agent:
                 self._dispose(path, mode)
             removed += 1
             log.info("segment_removed", segment=segment.segment_id, mode=mode)
+        used = 0
+        for segment in scan_cdc_raw(self.config.source.cdc_raw_dir) if removed else segments:
+            with contextlib.suppress(OSError):  # removed by Cassandra meanwhile
+                used += segment.path.stat().st_size
+        self.telemetry.cdc_raw_usage(used, self.config.source.cdc_total_space_mb << 20)
         return removed
 
     def _dispose(self, path: Path, mode: str) -> None:
@@ -330,6 +380,13 @@ class Agent:
             stats = self.poll()
             if stats.mutations == 0:
                 sleep(interval)
+
+
+def _telemetry(destination: _Destination) -> DestinationTelemetry:
+    telemetry = destination.telemetry
+    if telemetry is None:  # set in Agent.__init__ for every destination
+        raise RuntimeError(f"destination {destination.name} has no telemetry")
+    return telemetry
 
 
 def _advance(destination: _Destination, position: Position) -> None:

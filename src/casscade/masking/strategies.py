@@ -1,0 +1,210 @@
+"""The masking strategies on single values, and the canonical form hashing and tokens read.
+
+Pure and deterministic: the same value and key give the same output, always. No I/O, no
+clocks, no randomness (the vault's nonces are drawn in `vault.py`, not here).
+
+Canonical form (what is hashed, tokenized and stored in the vault): text is its UTF-8
+bytes, a blob its own bytes, every other value its text form (`text_form`): integers in
+decimal, booleans `true`/`false`, floats as Python's shortest repr, decimals with their
+scale (`1.50`), UUIDs lowercase, dates and timestamps in ISO 8601, inet addresses
+compressed, collections, tuples and UDTs as compact JSON of their parts' text forms (maps
+and UDTs as lists of [key, value] pairs). So int 42 and text '42' hash alike, which keeps
+joins working across columns of different integer or text types.
+
+Errors never quote a value, only its Python type.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import hmac
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Literal, cast
+
+from casscade.commitlog.codecs import CqlDate, CqlTime, CqlTimestamp, Duration
+from casscade.masking.errors import MaskingError
+
+__all__ = [
+    "HASH_FORM",
+    "TOKEN_FORM",
+    "KeyedHasher",
+    "Tokenizer",
+    "canonical_bytes",
+    "derive_key",
+    "mask_email",
+    "mask_partial",
+    "text_form",
+]
+
+# Masked forms, for `audit`: `<key id>:<HMAC-SHA-256 hex>` and `tok:<key id>:<128-bit hex>`.
+HASH_FORM = re.compile(r"^([A-Za-z0-9_-]{1,32}):([0-9a-f]{64})$")
+TOKEN_FORM = re.compile(r"^tok:([A-Za-z0-9_-]{1,32}):([0-9a-f]{32})$")
+
+# int -> str is refused beyond 4300 digits (CPython's int_max_str_digits); such varints
+# (over ~1.8 KB) are written in hex instead, which stays exact and deterministic.
+_MAX_DECIMAL_BITS = 14_000
+
+
+def _int_text(value: object) -> str:
+    number = cast(int, value)
+    return str(number) if number.bit_length() <= _MAX_DECIMAL_BITS else hex(number)
+
+
+def _bool_text(value: object) -> str:
+    return "true" if value else "false"
+
+
+def _iso_text(value: object) -> str:
+    return cast(datetime.date, value).isoformat()
+
+
+def _bytes_text(value: object) -> str:
+    return "0x" + cast(bytes, value).hex()
+
+
+# Exact type -> text form; the order matters for the isinstance fallback (bool before
+# int, datetime before date), which only subclasses of these types reach.
+_TEXT_FORMS: Mapping[type, Callable[[object], str]] = MappingProxyType(
+    {
+        str: str,
+        bool: _bool_text,
+        int: _int_text,
+        float: repr,
+        decimal.Decimal: str,
+        uuid.UUID: str,
+        datetime.datetime: _iso_text,
+        datetime.date: _iso_text,
+        ipaddress.IPv4Address: str,
+        ipaddress.IPv6Address: str,
+        bytes: _bytes_text,
+        CqlDate: repr,
+        CqlTime: repr,
+        CqlTimestamp: repr,
+        Duration: repr,
+    }
+)
+_COMPOSITES = (list, tuple, dict, set, frozenset)
+
+
+def text_form(value: object) -> str:
+    """The value's canonical text (see the module docstring).
+
+    Raises:
+        MaskingError: a Python type no CQL value decodes to (the type is named, not the
+            value).
+    """
+    form = _TEXT_FORMS.get(type(value))
+    if form is not None:
+        return form(value)
+    if isinstance(value, _COMPOSITES):
+        return json.dumps(_json_parts(value), ensure_ascii=False, separators=(",", ":"))
+    for kind, fallback in _TEXT_FORMS.items():
+        if isinstance(value, kind):
+            return fallback(value)
+    raise MaskingError(f"cannot mask a value of Python type {type(value).__name__}")
+
+
+def _json_parts(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return [[_json_parts(k), _json_parts(v)] for k, v in value.items()]
+    if isinstance(value, set | frozenset):
+        # Decoders never give sets (they keep Cassandra's order); sort to stay deterministic.
+        return sorted((_json_parts(v) for v in value), key=json.dumps)
+    if isinstance(value, list | tuple):
+        return [_json_parts(v) for v in value]
+    return text_form(value)
+
+
+def canonical_bytes(value: object) -> bytes:
+    """What is hashed, tokenized and encrypted: blob bytes, else the UTF-8 text form."""
+    if isinstance(value, bytes):
+        return value
+    # surrogatepass: a str that is not valid Unicode still has one exact encoding.
+    return text_form(value).encode("utf-8", "surrogatepass")
+
+
+def derive_key(material: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one purpose, so one secret never keys two different things."""
+    return hmac.new(material, f"casscade/{purpose}/v1".encode(), hashlib.sha256).digest()
+
+
+class KeyedHasher:
+    """HMAC-SHA-256 of the canonical form with a key: `<key id>:<64 lowercase hex digits>`.
+
+    The key is the secret itself (not a derived key), so the same hash can be computed
+    elsewhere, e.g. in PostgreSQL with pgcrypto: `'<id>:' || encode(hmac(convert_to(value,
+    'UTF8'), key, 'sha256'), 'hex')` (docs/masking.md; checked by an integration test).
+    """
+
+    __slots__ = ("_key_id", "_mac")
+
+    def __init__(self, key_id: str, key: bytes) -> None:
+        self._key_id = key_id
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+
+    def __repr__(self) -> str:
+        return f"KeyedHasher(key_id={self._key_id})"
+
+    def hash(self, value: object) -> str:
+        """The keyed hash of a non-null value."""
+        mac = self._mac.copy()
+        mac.update(canonical_bytes(value))
+        return f"{self._key_id}:{mac.hexdigest()}"
+
+
+class Tokenizer:
+    """Deterministic tokens `tok:<key id>:<32 hex digits>` from a key derived for tokens.
+
+    Tokens and hashes of the same value differ (different derived key), and a blob and a
+    text with the same bytes get different tokens (their kind is part of the input), so
+    detokenize gives each its own kind back.
+    """
+
+    __slots__ = ("_key_id", "_mac")
+
+    def __init__(self, key_id: str, key: bytes) -> None:
+        self._key_id = key_id
+        self._mac = hmac.new(derive_key(key, "token"), digestmod=hashlib.sha256)
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(key_id={self._key_id})"
+
+    def token(self, value: object) -> tuple[str, Literal["text", "bytes"], bytes]:
+        """The token of a non-null value, with what the vault stores for it.
+
+        Returns:
+            (token, kind, plaintext): kind is `bytes` for blobs (plaintext: the bytes) and
+            `text` for everything else (plaintext: the UTF-8 text form).
+        """
+        kind: Literal["text", "bytes"] = "bytes" if isinstance(value, bytes) else "text"
+        plaintext = canonical_bytes(value)
+        mac = self._mac.copy()
+        mac.update(kind.encode() + b"\x00" + plaintext)
+        return f"tok:{self._key_id}:{mac.hexdigest()[:32]}", kind, plaintext
+
+
+def mask_partial(text: str, keep_last: int, mask_char: str) -> str:
+    """Mask all but the last `keep_last` characters, keeping never more than half of them.
+
+    `4111111111111111` with 4 gives `************1111`; a value of 6 characters keeps 3.
+    The length stays visible.
+    """
+    kept = min(keep_last, len(text) // 2)
+    return mask_char * (len(text) - kept) + text[len(text) - kept :]
+
+
+def mask_email(text: str, *, keep_domain: bool, mask: str) -> str:
+    """`alice@example.com` -> `***@example.com` (or `***@***`); not an address -> `***`."""
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        return mask
+    return f"{mask}@{domain}" if keep_domain else f"{mask}@{mask}"

@@ -1,0 +1,306 @@
+"""Tests of the Masker on change events: keys, cells, collections, ranges and tombstones."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+
+from casscade.commitlog.position import Position
+from casscade.errors import ConfigError
+from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
+from casscade.masking.entries import VaultEntries
+from casscade.masking.errors import MaskingError
+from casscade.masking.keys import KeyRing
+from casscade.masking.masker import Masker
+from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, KeyedHasher, Tokenizer
+from tests.unit.masking.tables import HASH_KEY, config, ring, table
+
+COLUMNS = {
+    "customer": ("partition_key", 0, "text"),
+    "region": ("clustering", 0, "text"),
+    "seq": ("clustering", 1, "int"),
+    "email": ("regular", -1, "text"),
+    "ssn": ("regular", -1, "text"),
+    "card": ("regular", -1, "bigint"),
+    "notes": ("regular", -1, "text"),
+    "plain": ("regular", -1, "text"),
+    "tags": ("regular", -1, "set<text>"),
+    "phones": ("regular", -1, "map<text, text>"),
+    "history": ("regular", -1, "list<text>"),
+    "addr": ("regular", -1, "addr"),
+}
+UDTS = {"addr": (("street", "zip"), ("text", "int"))}
+RULES = {
+    "ks.t": {
+        "columns": {
+            "customer": {"class": "pii", "strategy": "hash"},
+            "region": {"class": "pii", "strategy": "tokenize"},
+            "email": {"class": "pii", "strategy": "email"},
+            "ssn": {"class": "pii", "strategy": "tokenize"},
+            "card": {"class": "pii", "strategy": "partial", "keep_last": 4},
+            "notes": {"class": "phi", "strategy": "redact", "replacement": "[redacted]"},
+            "tags": {"class": "pii", "elements": {"strategy": "hash"}},
+            "phones": {
+                "class": "pii",
+                "keys": {"strategy": "hash"},
+                "values": {"strategy": "partial", "keep_last": 2},
+            },
+            "history": {"class": "phi", "elements": {"strategy": "redact"}},
+            "addr": {
+                "class": "pii",
+                "fields": {"street": {"strategy": "redact", "replacement": "x"}},
+            },
+        }
+    }
+}
+SCHEMA = table(COLUMNS, types=UDTS)
+HASH = KeyedHasher("k2", HASH_KEY)
+TOKEN = Tokenizer("k2", HASH_KEY)
+TS = 1_700_000_000_000_000
+
+
+def _masker() -> Masker:
+    return Masker(config(RULES), ring())
+
+
+def _upsert(*cells: CellChange, clustering: tuple[object, ...] = ("eu", 1)) -> ChangeEvent:
+    return ChangeEvent(
+        keyspace="ks",
+        table="t",
+        op=Op.UPSERT,
+        partition_key=("alice",),
+        clustering=clustering,
+        timestamp_us=TS,
+        row_timestamp_us=TS,
+        row_ttl_s=60,
+        cells=cells,
+        position=Position(7, 99),
+    )
+
+
+def _cell(column: str, value: object, **extra: object) -> CellChange:
+    return CellChange(column, value, TS, **extra)  # type: ignore[arg-type]
+
+
+def test_mask_event_masks_keys_and_cells_and_keeps_the_rest() -> None:
+    """Keys are hashed/tokenized, each cell gets its strategy, and metadata is unchanged."""
+    event = _upsert(
+        _cell("email", "alice@example.com", ttl_s=60),
+        _cell("ssn", "078-05-1120"),
+        _cell("card", 4111111111111111),
+        _cell("notes", "diabetic"),
+        _cell("plain", "untouched"),
+    )
+    entries = VaultEntries()
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=entries)
+    assert masked.partition_key == (HASH.hash("alice"),)
+    assert masked.clustering == (TOKEN.token("eu")[0], 1)
+    values = {c.column: c.value for c in masked.cells}
+    assert values == {
+        "email": "***@example.com",
+        "ssn": TOKEN.token("078-05-1120")[0],
+        "card": "************1111",
+        "notes": "[redacted]",
+        "plain": "untouched",
+    }
+    assert masked.cells[0].ttl_s == 60
+    assert (masked.op, masked.timestamp_us, masked.row_ttl_s) == (Op.UPSERT, TS, 60)
+    assert masked.position == Position(7, 99)
+    assert sorted(e.token for e in entries) == sorted(
+        {TOKEN.token("eu")[0], TOKEN.token("078-05-1120")[0]}
+    )
+    assert event.partition_key == ("alice",)  # the input is not modified
+
+
+def test_mask_event_is_deterministic_so_upserts_meet_the_same_row() -> None:
+    """Masking the same event twice gives equal events (the same destination row)."""
+    event = _upsert(_cell("email", "a@b.example"), _cell("tags", None, path="vip"))
+    masker = _masker()
+    first = masker.mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    second = Masker(config(RULES), ring()).mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert first == second
+
+
+def test_mask_event_table_without_rules_returns_the_same_object() -> None:
+    """Events of tables without rules pass through without being copied."""
+    other = dataclasses.replace(_upsert(_cell("email", "a@b.example")), table="other")
+    assert _masker().mask_event(other, table(COLUMNS, types=UDTS, name="other")) is other
+
+
+def test_mask_event_tombstones_stay_tombstones_with_masked_paths() -> None:
+    """Deleted cells stay deleted; a deleted set element's and map key's paths are masked."""
+    event = _upsert(
+        _cell("email", None, is_tombstone=True),
+        _cell("tags", None, path="vip", is_tombstone=True),
+        _cell("phones", None, path="home", is_tombstone=True),
+    )
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert [c.is_tombstone for c in masked.cells] == [True, True, True]
+    assert [c.value for c in masked.cells] == [None, None, None]
+    assert [c.path for c in masked.cells] == [None, HASH.hash("vip"), HASH.hash("home")]
+
+
+def test_mask_event_collection_cells_mask_elements_keys_values_and_fields() -> None:
+    """Set paths, map keys and values, list values and UDT fields are masked per rule."""
+    cell_id = uuid.uuid1()
+    event = _upsert(
+        _cell("tags", None, path="vip"),
+        _cell("phones", "+1 555 123 4567", path="home"),
+        _cell("history", "admitted", path=cell_id),
+        _cell("addr", "1 Main St", path="street"),
+        _cell("addr", 12345, path="zip"),
+    )
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert [(c.path, c.value) for c in masked.cells] == [
+        (HASH.hash("vip"), None),
+        (HASH.hash("home"), "*************67"),
+        (cell_id, None),
+        ("street", "x"),
+        ("zip", 12345),
+    ]
+
+
+def test_mask_event_row_deletion_masks_the_clustering() -> None:
+    """A row tombstone keeps its deletion time and gets masked clustering values."""
+    event = ChangeEvent("ks", "t", Op.DELETE_ROW, ("alice",), ("eu", 3), deletion_us=TS)
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert masked.op is Op.DELETE_ROW
+    assert masked.deletion_us == TS
+    assert masked.clustering == (TOKEN.token("eu")[0], 3)
+
+
+def test_mask_event_range_with_equal_masked_prefix_is_masked() -> None:
+    """`region = x AND seq > 5` deletes the same rows after masking: bounds are masked."""
+    bounds = ClusteringRange(("eu", 5), False, ("eu",), True)
+    event = ChangeEvent(
+        "ks", "t", Op.DELETE_RANGE, ("alice",), deletion_us=TS, clustering_range=bounds
+    )
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    token = TOKEN.token("eu")[0]
+    assert masked.clustering_range == ClusteringRange((token, 5), False, (token,), True)
+
+
+def test_mask_event_range_ordering_a_masked_column_is_refused() -> None:
+    """`region > x` cannot be replicated over tokens (no order): MaskingError, no value."""
+    bounds = ClusteringRange(("eu",), False, (), True)
+    event = ChangeEvent(
+        "ks", "t", Op.DELETE_RANGE, ("alice",), deletion_us=TS, clustering_range=bounds
+    )
+    with pytest.raises(MaskingError) as caught:
+        _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert caught.value.where == "ks.t.region"
+    assert "by order" in caught.value.problem
+    assert "eu" not in str(caught.value)
+
+
+def test_mask_event_tokenize_without_vault_entries_is_refused() -> None:
+    """Tokenizing needs somewhere to put vault entries; without it the event does not pass."""
+    with pytest.raises(MaskingError, match="vault_entries") as caught:
+        _masker().mask_event(_upsert(_cell("ssn", "078-05-1120")), SCHEMA)
+    assert "078-05-1120" not in str(caught.value)
+
+
+def test_mask_event_wrong_value_type_names_type_and_place_not_value() -> None:
+    """A value of an unexpected type fails with its place and Python type, never the value."""
+    event = _upsert(_cell("email", 5551234567))
+    with pytest.raises(MaskingError) as caught:
+        _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    assert caught.value.where == "ks.t.email"
+    assert "int" in caught.value.problem
+    assert "5551234567" not in str(caught.value)
+    assert "5551234567" not in repr(caught.value)
+
+
+def test_mask_event_schema_of_another_table_is_refused() -> None:
+    """Masking an event with another table's schema is an error, not a silent misfit."""
+    with pytest.raises(MaskingError, match=r"schema given is of ks\.other"):
+        _masker().mask_event(_upsert(), table(COLUMNS, types=UDTS, name="other"))
+
+
+def test_mask_event_rebinds_when_the_schema_changes() -> None:
+    """A new schema object is bound again: a rule that no longer fits fails then."""
+    masker = _masker()
+    masker.mask_event(_upsert(_cell("plain", "x")), SCHEMA, vault_entries=VaultEntries())
+    altered = table({**COLUMNS, "card": ("regular", -1, "uuid")}, types=UDTS)
+    with pytest.raises(ConfigError, match="partial applies to text"):
+        masker.mask_event(_upsert(_cell("plain", "x")), altered, vault_entries=VaultEntries())
+
+
+def test_mask_batch_collects_vault_entries_once_per_token_and_counts() -> None:
+    """A batch masks its ruled events, passes others as they are, and dedups tokens."""
+    other = dataclasses.replace(_upsert(), table="other")
+    events = [_upsert(_cell("ssn", "078-05-1120")), other, _upsert(_cell("ssn", "078-05-1120"))]
+    masker = _masker()
+    batch = masker.mask_batch(events, lambda ks, t: SCHEMA if t == "t" else None)
+    assert batch.events[1] is other
+    assert batch.masked_events == 2
+    assert batch.rules_version == masker.rules_version
+    assert sorted(e.token for e in batch.vault_entries) == sorted(
+        {TOKEN.token("eu")[0], TOKEN.token("078-05-1120")[0]}
+    )
+    assert "078-05-1120" not in repr(batch)
+    assert all(b"078-05-1120" not in repr(e).encode() for e in batch.vault_entries)
+
+
+def test_mask_batch_ruled_table_without_schema_is_refused() -> None:
+    """A table with rules whose schema is unknown cannot be masked, so the batch fails."""
+    with pytest.raises(MaskingError, match="no schema is known"):
+        _masker().mask_batch([_upsert()], lambda ks, t: None)
+
+
+def test_masker_needs_the_active_key_material() -> None:
+    """A key ring without the active key cannot build a masker that hashes."""
+    without = KeyRing.from_material({"v1": bytes(32)}, vault_key="v1")
+    with pytest.raises(ConfigError) as caught:
+        Masker(config(RULES), without)
+    assert caught.value.where == "masking.active_key"
+
+
+def test_masker_repr_and_check_table_show_no_key_material() -> None:
+    """The masker's repr shows the rules version and key id; check_table binds early."""
+    masker = _masker()
+    masker.check_table(SCHEMA)
+    text = repr(masker)
+    assert masker.rules_version in text
+    assert "k2" in text
+    assert HASH_KEY.hex() not in text
+    assert masker.has_rules("ks", "t")
+    assert not masker.has_rules("ks", "other")
+
+
+def test_masked_values_match_the_masked_forms() -> None:
+    """Hashes and tokens produced by the masker are in the forms audit recognizes."""
+    masked = _masker().mask_event(_upsert(_cell("ssn", "1")), SCHEMA, vault_entries=VaultEntries())
+    assert HASH_FORM.match(str(masked.partition_key[0]))
+    assert TOKEN_FORM.match(str(masked.cells[0].value))
+
+
+def test_masked_event_and_cells_keep_every_field_of_their_classes() -> None:
+    """The masker copies events and cells field by field: a field added to ChangeEvent or
+    CellChange must be carried over too, which this test notices."""
+    assert [f.name for f in dataclasses.fields(ChangeEvent)] == [
+        "keyspace", "table", "op", "partition_key", "clustering", "is_static", "timestamp_us",
+        "deletion_us", "row_timestamp_us", "row_ttl_s", "row_expires_at_s", "cells",
+        "collection_deletions", "clustering_range", "position",
+    ]  # fmt: skip
+    assert [f.name for f in dataclasses.fields(CellChange)] == [
+        "column", "value", "timestamp_us", "ttl_s", "expires_at_s", "is_tombstone", "path",
+    ]  # fmt: skip
+    event = ChangeEvent(
+        "ks", "t", Op.UPSERT, ("alice",), ("eu", 1), is_static=True, timestamp_us=1,
+        deletion_us=2, row_timestamp_us=3, row_ttl_s=4, row_expires_at_s=5,
+        cells=(CellChange("notes", "x", 6, ttl_s=7, expires_at_s=8, is_tombstone=False),),
+        collection_deletions=(("tags", 9),), position=Position(1, 2),
+    )  # fmt: skip
+    masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
+    for name in ("keyspace", "table", "op", "is_static", "timestamp_us", "deletion_us",
+                 "row_timestamp_us", "row_ttl_s", "row_expires_at_s", "collection_deletions",
+                 "position"):  # fmt: skip
+        assert getattr(masked, name) == getattr(event, name), name
+    cell, original = masked.cells[0], event.cells[0]
+    assert (cell.column, cell.timestamp_us, cell.ttl_s, cell.expires_at_s, cell.is_tombstone) == (
+        original.column, original.timestamp_us, original.ttl_s, original.expires_at_s, False,
+    )  # fmt: skip
+    assert cell.value == "[redacted]"
