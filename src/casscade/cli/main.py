@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from casscade import __version__
-from casscade.cli import decode, demo, dlq, run, stack
+from casscade.cli import decode, demo, dlq, protect, run, stack
 from casscade.errors import CasscadeError, ConfigError
 
 EXIT_FAILURE = 1
@@ -35,6 +35,8 @@ app.command("run")(run.run)
 app.command("verify")(run.verify)
 app.command("check-config")(run.check_config)
 app.add_typer(dlq.app, name="dlq")
+app.command("audit")(protect.audit)
+app.command("detokenize")(protect.detokenize)
 
 
 def _version(value: bool) -> None:

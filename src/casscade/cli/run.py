@@ -17,6 +17,7 @@ from casscade.config.load import check_config as validate_config
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
+from casscade.engine.masking import masking_for
 from casscade.engine.verify import TableReport, verify_destination
 from casscade.errors import ConfigError, SourceUnavailableError
 from casscade.observability import (
@@ -87,9 +88,10 @@ def run(
     token = resolve_token(config.http, os.environ)
     tracing = Tracing.from_config(config.tracing, node_id=config.source.node_id)
     telemetry = Telemetry.create(config.source.node_id, http=config.http, tracing=tracing)
+    masker, vault = masking_for(config, os.environ)
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
-    agent = Agent(config, registry, telemetry=telemetry)
+    agent = Agent(config, registry, telemetry=telemetry, masker=masker, vault=vault)
     server = None
     if config.http.enabled and not once:
         server = StatusServer(telemetry.board, telemetry.metrics.registry, config.http,
@@ -123,6 +125,8 @@ def run(
         if server is not None:
             server.close()
         agent.close()
+        if vault is not None:
+            vault.close()
         telemetry.close()
         cluster.shutdown()  # type: ignore[attr-defined]
 
@@ -135,6 +139,9 @@ def verify(config_path: Path = ConfigOption) -> None:
         casscade verify --config casscade.yaml
     """
     config = load_config(config_path)
+    masker, vault = masking_for(config, os.environ)
+    if vault is not None:
+        vault.close()  # verify masks with deterministic tokens; it stores nothing
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
     reports: list[TableReport] = []
@@ -147,7 +154,7 @@ def verify(config_path: Path = ConfigOption) -> None:
                 if schema is None:
                     raise ConfigError("tables", f"{name} does not exist in Cassandra")
                 tables.append(schema)
-            reports.extend(verify_destination(session, destination, tables))  # type: ignore[arg-type]
+            reports.extend(verify_destination(session, destination, tables, masker))  # type: ignore[arg-type]
     finally:
         cluster.shutdown()  # type: ignore[attr-defined]
     _print_reports(reports)

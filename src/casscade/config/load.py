@@ -69,7 +69,8 @@ def check_config(
 
 
 # Settings that hold secrets: never literal in the file, always `<name>_env` or `<name>_file`.
-SECRET_KEYS = ("password", "token", "secret")
+# (Masking keys are read by casscade.masking.keys from their own `secret_env`/`secret_file`.)
+SECRET_KEYS = ("password", "token")
 
 
 def _resolve_secrets(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from casscade.masking.rules import MaskingConfig
 from casscade.observability.config import HttpConfig, TracingConfig
 
 _TABLE_NAME = r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"
@@ -157,6 +158,21 @@ class AgentConfig(BaseModel):
     dead_letters: DeadLetterConfig = DeadLetterConfig()
     http: HttpConfig = HttpConfig()
     tracing: TracingConfig = TracingConfig()
+    masking: MaskingConfig = MaskingConfig()
+
+    @model_validator(mode="after")
+    def _vault_destination(self) -> Self:
+        vault = self.masking.vault.destination
+        if vault is None and self.masking.tokenizes:
+            raise ValueError("masking.vault.destination is required when a rule tokenizes")
+        if vault is not None:
+            kinds = {d.name: d.type for d in self.destinations}
+            if kinds.get(vault) not in ("postgres", "timescaledb"):
+                raise ValueError(
+                    f"masking.vault.destination {vault} must name a postgres or timescaledb "
+                    "destination"
+                )
+        return self
 
     @field_validator("tables")
     @classmethod

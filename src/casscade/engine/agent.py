@@ -24,6 +24,7 @@ import structlog
 
 from casscade.commitlog.mutation import Mutation, SkippedMutation, UnknownSchema
 from casscade.commitlog.position import Position
+from casscade.commitlog.schema import TableSchema
 from casscade.commitlog.sections import CorruptSection
 from casscade.config.models import (
     AgentConfig,
@@ -32,9 +33,16 @@ from casscade.config.models import (
     TimescaleDestination,
 )
 from casscade.engine.deadletters import DeadLetterStore
-from casscade.errors import CasscadeError, PermanentSinkError, SinkError, TransientSinkError
+from casscade.errors import (
+    CasscadeError,
+    ConfigError,
+    PermanentSinkError,
+    SinkError,
+    TransientSinkError,
+)
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
+from casscade.masking import Masker, MaskingError, TokenVault, VaultError, VaultUnavailableError
 from casscade.observability import DestinationTelemetry, Telemetry
 from casscade.sinks.base import Sink
 from casscade.sinks.clickhouse.sink import ClickHouseSink
@@ -125,13 +133,26 @@ class Agent:
         *,
         clock: Callable[[], float] = time.monotonic,
         telemetry: Telemetry | None = None,
+        masker: Masker | None = None,
+        vault: TokenVault | None = None,
     ) -> None:
         """Args:
         config: the configuration.
         registry: the node's schema.
         clock: monotonic seconds (retry timing, schema reads).
         telemetry: where metrics, status and spans go (a private one when None).
+        masker: masks classified columns before events leave (required when
+            `config.masking` has rules; casscade.masking.load_keys gives its keys).
+        vault: the token vault (required when a rule tokenizes).
         """
+        if config.masking.tables and masker is None:
+            raise ConfigError("masking", "masking rules are configured but no masker was given")
+        if config.masking.tokenizes and vault is None:
+            raise ConfigError("masking.vault", "a rule tokenizes but no token vault was given")
+        self.masker = masker
+        self.vault = vault
+        self._rules_version = None if masker is None else masker.rules_version
+        self._vault_ready = False
         self.config = config
         self.registry = registry
         self._clock = clock
@@ -272,11 +293,55 @@ class Agent:
             keyspace, table = name.split(".", 1)
             schema = snapshot.by_name(keyspace, table)
             if schema is not None:
-                destination.sink.ensure_table(schema)
+                destination.sink.ensure_table(self._as_destinations_see(destination, schema))
         if destination.snapshot is not None:
             self.telemetry.schema_change()
             log.info("schema_changed", destination=destination.name)
         destination.snapshot = snapshot
+
+    def _as_destinations_see(self, destination: _Destination, schema: TableSchema) -> TableSchema:
+        """The table after masking (masked columns change type), checked against the rules."""
+        masker = self.masker
+        if masker is None or not masker.has_rules(schema.keyspace, schema.name):
+            return schema
+        try:
+            masker.check_table(schema)
+        except ConfigError as exc:  # the rules no longer fit (a column changed): stop here
+            raise PermanentSinkError(destination.name, f"masking rules: {exc}") from exc
+        return masker.masked_table(schema)
+
+    def _mask(self, destination: _Destination, events: list[ChangeEvent]) -> list[ChangeEvent]:
+        """Mask a batch and keep its tokens in the vault before anything leaves the node.
+
+        Raises:
+            TransientSinkError: the vault is unreachable (the batch is retried).
+            PermanentSinkError: an event cannot be masked (never dead-lettered: it would
+                leave the node unmasked); the destination stops at it, nothing is lost.
+        """
+        masker = self.masker
+        if masker is None:
+            return events
+        with self.telemetry.span("mask", events=len(events)):
+            try:
+                batch = masker.mask_batch(events, self.registry.snapshot.by_name)
+            except MaskingError as exc:
+                raise PermanentSinkError(
+                    destination.name, f"masking {exc.where}: {exc.problem}"
+                ) from exc
+            if batch.vault_entries and self.vault is not None:
+                try:
+                    if not self._vault_ready:
+                        self.vault.ensure_tables()
+                        self._vault_ready = True
+                    self.vault.store(batch.vault_entries)
+                except VaultUnavailableError as exc:
+                    raise TransientSinkError(destination.name, f"token vault: {exc}") from exc
+                except VaultError as exc:
+                    raise PermanentSinkError(destination.name, f"token vault: {exc}") from exc
+        if batch.masked_events:
+            log.debug("batch_masked", destination=destination.name,
+                      events=batch.masked_events, rules_version=batch.rules_version)  # fmt: skip
+        return list(batch.events)
 
     def _route(self, destination: _Destination, mutation: Mutation, stats: PollStats) -> None:
         _advance(destination, mutation.position)
@@ -304,6 +369,7 @@ class Agent:
         telemetry = _telemetry(destination)
         with telemetry.batch():
             began = time.perf_counter()
+            destination.pending = self._mask(destination, destination.pending)
             try:
                 with self.telemetry.span("apply", events=len(destination.pending)):
                     destination.sink.apply(destination.pending, node_id=node_id, position=last)
@@ -317,8 +383,8 @@ class Agent:
         stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
             destination.pending
         )
-        log.info("batch_applied", destination=destination.name,
-                 events=len(destination.pending), position=str(last))  # fmt: skip
+        log.info("batch_applied", destination=destination.name, events=len(destination.pending),
+                 position=str(last), rules_version=self._rules_version)  # fmt: skip
         destination.pending.clear()
         destination.position = last
 

@@ -12,12 +12,13 @@ import datetime
 import decimal
 import ipaddress
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import psycopg
 
+from casscade.commitlog.codecs.temporal import CqlDate, CqlTime, Duration, decode_timestamp
 from casscade.commitlog.schema import ColumnKind, TableSchema
 from casscade.commitlog.types import (
     CqlType,
@@ -31,10 +32,13 @@ from casscade.commitlog.types import (
     VectorType,
 )
 from casscade.config.models import ClickHouseDestination, Destination
+from casscade.events.model import CellChange, ChangeEvent, Op
+from casscade.masking import Masker, VaultEntries
 from casscade.sinks.clickhouse.ddl import ClickHouseLayout
 from casscade.sinks.clickhouse.ddl import quote as ch_quote
 from casscade.sinks.postgres.ddl import TableLayout
 from casscade.sinks.postgres.ddl import quote as pg_quote
+from casscade.sinks.values import json_value
 
 # How many differing keys a report names.
 SHOWN_KEYS = 5
@@ -162,9 +166,17 @@ Fetch = Callable[[list[str]], Iterable[Sequence[object]]]
 
 
 def compare_table(
-    session: CqlSession, table: TableSchema, fetch: Fetch, destination: str
+    session: CqlSession,
+    table: TableSchema,
+    fetch: Fetch,
+    destination: str,
+    masker: Masker | None = None,
 ) -> TableReport:
-    """Compare one table with Cassandra; `fetch(columns)` reads them from the destination."""
+    """Compare one table with Cassandra; `fetch(columns)` reads them from the destination.
+
+    With a `masker` that has rules for the table, Cassandra's rows are masked the way the
+    agent masks them before the comparison (hash and tokenize are deterministic).
+    """
     keys = [c.name for c in table.partition_key + table.clustering]
     values = [c.name for c in table.columns.values() if c.kind is ColumnKind.REGULAR]
     columns = keys + sorted(values)
@@ -179,8 +191,14 @@ def compare_table(
     cql = (f"SELECT {', '.join(selected)} "  # noqa: S608
            f"FROM {_cql_name(table.keyspace)}.{_cql_name(table.name)}")  # fmt: skip
     types = [table.columns[c].cql_type for c in columns]
-    source = _rows(session.execute(cql), len(keys), types, from_driver=True)
-    target = _rows(fetch(columns), len(keys), types, from_driver=False)
+    if masker is not None and masker.has_rules(table.keyspace, table.name):
+        masked = masker.masked_table(table)
+        rows = _masked_source(session.execute(cql), table, columns, len(keys), masker)
+        types = [masked.columns[c].cql_type for c in columns]
+        source = _rows(rows, len(keys), types, side="decoded")
+    else:
+        source = _rows(session.execute(cql), len(keys), types, side="driver")
+    target = _rows(fetch(columns), len(keys), types, side="destination")
     missing = [k for k in source if k not in target]
     extra = [k for k in target if k not in source]
     different = [k for k in source if k in target and source[k] != target[k]]
@@ -206,11 +224,15 @@ def compare_table(
 
 
 def verify_destination(
-    session: CqlSession, destination: Destination, tables: Sequence[TableSchema]
+    session: CqlSession,
+    destination: Destination,
+    tables: Sequence[TableSchema],
+    masker: Masker | None = None,
 ) -> list[TableReport]:
-    """Compare every given table of one destination (PostgreSQL, TimescaleDB or ClickHouse)."""
+    """Compare every given table of one destination (PostgreSQL, TimescaleDB or ClickHouse),
+    masking Cassandra's side with `masker` where it has rules."""
     if isinstance(destination, ClickHouseDestination):
-        return _verify_clickhouse(session, destination, tables)
+        return _verify_clickhouse(session, destination, tables, masker)
     prepare = 5 if destination.prepared_statements else None
     reports = []
     with psycopg.connect(destination.conninfo(), prepare_threshold=prepare) as conn:
@@ -222,12 +244,15 @@ def verify_destination(
                 sql = f"SELECT {', '.join(pg_quote(c) for c in columns)} FROM {view}"  # noqa: S608
                 return conn.execute(sql).fetchall()
 
-            reports.append(compare_table(session, table, fetch, destination.name))
+            reports.append(compare_table(session, table, fetch, destination.name, masker))
     return reports
 
 
 def _verify_clickhouse(
-    session: CqlSession, destination: ClickHouseDestination, tables: Sequence[TableSchema]
+    session: CqlSession,
+    destination: ClickHouseDestination,
+    tables: Sequence[TableSchema],
+    masker: Masker | None,
 ) -> list[TableReport]:
     import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine when chDB
 
@@ -245,10 +270,13 @@ def _verify_clickhouse(
                 result = client.query(sql, column_formats=blobs or None)  # type: ignore[arg-type]
                 return result.result_rows
 
-            reports.append(compare_table(session, table, fetch, destination.name))
+            reports.append(compare_table(session, table, fetch, destination.name, masker))
     finally:
         client.close()
     return reports
+
+
+Side = Literal["driver", "decoded", "destination"]
 
 
 def _rows(
@@ -256,9 +284,9 @@ def _rows(
     key_count: int,
     types: Sequence[CqlType],
     *,
-    from_driver: bool,
+    side: Side,
 ) -> dict[tuple[object, ...], tuple[object, ...]]:
-    convert = [_normalizer(t, from_driver=from_driver) for t in types]
+    convert = [_normalizer(t, side=side) for t in types]
     out: dict[tuple[object, ...], tuple[object, ...]] = {}
     for row in rows:
         values = tuple(f(v) for f, v in zip(convert, row, strict=True))
@@ -266,16 +294,95 @@ def _rows(
     return out
 
 
-def _normalizer(t: CqlType, *, from_driver: bool) -> Callable[[object], object]:
+def _normalizer(t: CqlType, *, side: Side) -> Callable[[object], object]:
+    """How values of type `t` read on `side` become comparable: "driver" (cassandra-driver),
+    "decoded" (decoder-like values, after masking) or "destination" (psycopg, ClickHouse)."""
+    if side == "decoded":
+        return _decoded_normalizer(t)
     if isinstance(t, NativeType) and t.name is NativeName.TIME:
-        return driver_json if from_driver else comparable
+        return driver_json if side == "driver" else comparable
     if isinstance(t, NativeType) and t.name is not NativeName.DURATION:
         return comparable
-    if isinstance(t, VectorType) and not from_driver:
+    if isinstance(t, VectorType) and side == "destination":
         return lambda v: canonical(t, list(v) if isinstance(v, (list, tuple)) else v)
-    if from_driver:
+    if side == "driver":
         return lambda v: canonical(t, driver_json(v))
     return lambda v: canonical(t, v)
+
+
+def _decoded_normalizer(t: CqlType) -> Callable[[object], object]:
+    if isinstance(t, NativeType) and t.name is not NativeName.DURATION:
+        return lambda v: comparable(json_value(v) if isinstance(v, CqlTime) else v)
+    return lambda v: canonical(t, json_value(v))
+
+
+def _masked_source(
+    rows: Iterable[Sequence[object]],
+    table: TableSchema,
+    columns: list[str],
+    key_count: int,
+    masker: Masker,
+) -> Iterator[tuple[object, ...]]:
+    """Cassandra's rows as the agent would send them: decoder-like values, masked.
+
+    Each row becomes an UPSERT event of its non-null values, masked with the agent's rules.
+    Non-frozen collections are masked as whole values here (the agent masks them element by
+    element), so a masked non-frozen collection column may show as different.
+    """
+    width = len(table.partition_key)
+    for row in rows:
+        values = [decoded_from_driver(v, table.columns[c].cql_type)
+                  for c, v in zip(columns, row, strict=True)]  # fmt: skip
+        cells = tuple(
+            CellChange(name, value, 1)
+            for name, value in zip(columns[key_count:], values[key_count:], strict=True)
+            if value is not None
+        )
+        event = ChangeEvent(table.keyspace, table.name, Op.UPSERT,
+                            tuple(values[:width]), tuple(values[width:key_count]),
+                            timestamp_us=1, cells=cells)  # fmt: skip
+        masked = masker.mask_event(event, table, vault_entries=VaultEntries())
+        written = {cell.column: cell.value for cell in masked.cells}
+        yield (*masked.partition_key, *masked.clustering,
+               *(written.get(name) for name in columns[key_count:]))  # fmt: skip
+
+
+def decoded_from_driver(value: object, t: CqlType | None = None) -> object:
+    """A value read by cassandra-driver as the decoder gives it (aware datetimes, CqlTime,
+    Duration, sets, dicts), so masking hashes the same input."""
+    if value is None:
+        return None
+    if isinstance(t, NativeType) and t.name is NativeName.TIMESTAMP and isinstance(value, int):
+        return decode_timestamp(value.to_bytes(8, "big", signed=True))  # read as milliseconds
+    special = _TO_DECODED.get(type(value).__name__)
+    if special is not None:
+        return special(value)
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    if t is not None and isinstance(t, NativeType) and t.name is NativeName.INET:
+        return ipaddress.ip_address(str(value))
+    return _decoded_container(value)
+
+
+def _decoded_container(value: object) -> object:
+    if hasattr(value, "_fields"):  # a UDT
+        return {f: decoded_from_driver(getattr(value, f)) for f in value._fields}
+    if isinstance(value, Mapping):
+        return {decoded_from_driver(k): decoded_from_driver(v) for k, v in value.items()}
+    if type(value).__name__ == "SortedSet" or isinstance(value, (set, frozenset)):
+        return {decoded_from_driver(v) for v in value}  # type: ignore[attr-defined]
+    if isinstance(value, list):
+        return [decoded_from_driver(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(decoded_from_driver(v) for v in value)
+    return value
+
+
+_TO_DECODED: dict[str, Callable[[Any], object]] = {
+    "Time": lambda v: CqlTime(int(v.nanosecond_time)),
+    "Duration": lambda v: Duration(v.months, v.days, v.nanoseconds),
+    "Date": lambda v: v.date() if 1 <= v.date().year <= 9999 else CqlDate(v.days_from_epoch),
+}
 
 
 def _hashable(value: object) -> object:

@@ -235,6 +235,11 @@ class VaultSettings(BaseModel):
 
     model_config = _MODEL
 
+    destination: str | None = Field(
+        default=None,
+        description="The postgres or timescaledb destination whose database holds the vault "
+        "(required when a rule tokenizes).",
+    )
     schema_name: str = Field(default="casscade_masking", alias="schema", pattern=_SQL_NAME)
     table: str = Field(default="token_vault", pattern=_SQL_NAME)
     audit_table: str = Field(default="detokenize_audit", pattern=_SQL_NAME)
@@ -299,6 +304,11 @@ class MaskingConfig(BaseModel):
         if self.active_key is not None and self.active_key == self.vault_key:
             raise ValueError("active_key and vault_key must be different keys")
         return self
+
+    @property
+    def tokenizes(self) -> bool:
+        """Whether any rule tokenizes (the vault is needed)."""
+        return any("tokenize" in t.strategies() for t in self.tables.values())
 
     def rules_for(self, keyspace: str, table: str) -> TableRules | None:
         """The rules of one table, or None when none of its columns is classified."""
