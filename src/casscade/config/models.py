@@ -57,6 +57,12 @@ class SourceConfig(BaseModel):
     )
 
 
+Mode = Literal["mirror", "changelog"]
+_MODE_HELP = (
+    "mirror: each table holds Cassandra's current rows; changelog: every change appended once."
+)
+
+
 class PostgresDestination(BaseModel):
     """A PostgreSQL destination (mirror mode)."""
 
@@ -77,6 +83,7 @@ class PostgresDestination(BaseModel):
     tables: tuple[str, ...] | None = Field(
         default=None, description="Tables this destination gets; all configured ones if unset."
     )
+    mode: Mode = Field(default="mirror", description=_MODE_HELP)
 
     def conninfo(self) -> str:
         """A libpq connection string (the password stays out of logs: see __repr__)."""
@@ -95,6 +102,23 @@ class TimescaleDestination(PostgresDestination):
         default_factory=dict,
         description="keyspace.table -> time column (a primary key column) of its hypertable.",
     )
+    compress_after: str | None = Field(
+        default=None,
+        description="Compress hypertable chunks older than this PostgreSQL interval, e.g. 7 days.",
+    )
+    drop_after: str | None = Field(
+        default=None,
+        description="changelog mode: drop changelog chunks older than this interval.",
+    )
+
+    @model_validator(mode="after")
+    def _retention_only_for_changelog(self) -> Self:
+        if self.drop_after is not None and self.mode != "changelog":
+            raise ValueError(
+                "drop_after needs mode: changelog (dropping chunks of a mirror would delete "
+                "rows Cassandra still has)"
+            )
+        return self
 
 
 class ClickHouseDestination(BaseModel):
@@ -107,6 +131,7 @@ class ClickHouseDestination(BaseModel):
     dsn: str = Field(description="chdb:///absolute/path, or http(s)://host:8123 for a server.")
     database_prefix: str = ""
     tables: tuple[str, ...] | None = None
+    mode: Mode = Field(default="mirror", description=_MODE_HELP)
 
     @field_validator("dsn")
     @classmethod

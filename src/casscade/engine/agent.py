@@ -45,8 +45,11 @@ from casscade.events.model import ChangeEvent
 from casscade.masking import Masker, MaskingError, TokenVault, VaultError, VaultUnavailableError
 from casscade.observability import DestinationTelemetry, Telemetry
 from casscade.sinks.base import Sink
+from casscade.sinks.clickhouse.changelog import ClickHouseChangelogSink
 from casscade.sinks.clickhouse.sink import ClickHouseSink
+from casscade.sinks.postgres.changelog import PostgresChangelogSink
 from casscade.sinks.postgres.sink import PostgresSink
+from casscade.sinks.postgres.timescale import Timescale
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
 from casscade.source.tailer import CdcTailer, SegmentFinished
@@ -110,15 +113,19 @@ class PollStats:
 
 
 def sink_for(config: Destination) -> Sink:
-    """The sink of a configured destination."""
+    """The sink of a configured destination (mirror or changelog mode)."""
     if isinstance(config, ClickHouseDestination):
-        return ClickHouseSink(config.dsn, name=config.name, database_prefix=config.database_prefix)
-    hypertables = config.hypertables if isinstance(config, TimescaleDestination) else {}
-    return PostgresSink(
+        kind = ClickHouseChangelogSink if config.mode == "changelog" else ClickHouseSink
+        return kind(config.dsn, name=config.name, database_prefix=config.database_prefix)
+    timescale = None
+    if isinstance(config, TimescaleDestination):
+        timescale = Timescale(config.hypertables, config.compress_after, config.drop_after)
+    postgres = PostgresChangelogSink if config.mode == "changelog" else PostgresSink
+    return postgres(
         config.conninfo(),
         name=config.name,
         schema_prefix=config.schema_prefix,
-        hypertables=hypertables,
+        timescale=timescale,
         prepared_statements=config.prepared_statements,
     )
 

@@ -17,7 +17,7 @@ counters or static columns yet.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 
 import psycopg
 import structlog
@@ -37,6 +37,7 @@ from casscade.sinks.postgres.ddl import (
     quote,
     value_columns,
 )
+from casscade.sinks.postgres.timescale import Timescale
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, stage
 from casscade.sinks.values import element_order, json_value, path_text
@@ -66,22 +67,22 @@ class PostgresSink:
         *,
         name: str = "postgres",
         schema_prefix: str = "",
-        hypertables: Mapping[str, str] | None = None,
+        timescale: Timescale | None = None,
         prepared_statements: bool = True,
     ) -> None:
         """Args:
         conninfo: libpq connection string.
         name: the destination's name (positions are kept per name and node).
         schema_prefix: prefixed to the keyspace to name the PostgreSQL schema of its tables.
-        hypertables: TimescaleDB: `keyspace.table` -> the time column (a primary key column)
-            on which its state table becomes a hypertable. Empty for plain PostgreSQL.
+        timescale: TimescaleDB: hypertables (`keyspace.table` -> the time column, a primary
+            key column, of its state table) and policies. None for plain PostgreSQL.
         prepared_statements: let psycopg prepare repeated statements on the server. Off for
             servers where that breaks, such as the local stack's PGlite TimescaleDB (one
             shared session, so statement names of several clients collide).
         """
         self.name = name
         self.schema_prefix = schema_prefix
-        self.hypertables = dict(hypertables or {})
+        self.timescale = timescale
         self.prepared_statements = prepared_statements
         self._conninfo = conninfo
         self._layouts: dict[str, TableLayout] = {}
@@ -149,10 +150,9 @@ class PostgresSink:
                          changes=len(changes))  # fmt: skip
             conn.execute(statements[-1])
             self._forget_dropped_elements(conn, layout)
-            if key in self.hypertables:
-                conn.execute(
-                    "SELECT create_hypertable(%s, by_range(%s), if_not_exists => TRUE)",
-                    (layout.qualified("__state"), self._time_column(table)),
+            if self.timescale is not None and key in self.timescale.hypertables:
+                self.timescale.make_hypertable(
+                    conn, layout.qualified("__state"), self._time_column(table)
                 )
         self._layouts[key] = layout
         return layout
@@ -197,7 +197,7 @@ class PostgresSink:
             )
 
     def _time_column(self, table: TableSchema) -> str:
-        column = self.hypertables[table.qualified_name]
+        column = self.timescale.hypertables[table.qualified_name] if self.timescale else ""
         keys = {c.name: c for c in table.partition_key + table.clustering}
         if column not in keys:
             raise PermanentSinkError(
@@ -256,15 +256,18 @@ class PostgresSink:
                 staged = stage(table_events, len(layout.keys), index, descending)
                 _merge_rows(conn, layout, staged)
                 _store_deletions(conn, layout, staged, descending)
-            if position is None:
-                return
-            conn.execute(
-                "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
-                "segment_id = EXCLUDED.segment_id, position = EXCLUDED.position, "
-                "updated_at = now()",
-                (self.name, node_id, position.segment_id, position.offset),
-            )
+            if position is not None:
+                self._record_position(node_id, position)
+
+    def _record_position(self, node_id: str, position: Position) -> None:
+        """Write the position (inside the caller's transaction)."""
+        self._connection().execute(
+            "INSERT INTO casscade.positions (destination, node_id, segment_id, position) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (destination, node_id) DO UPDATE SET "
+            "segment_id = EXCLUDED.segment_id, position = EXCLUDED.position, "
+            "updated_at = now()",
+            (self.name, node_id, position.segment_id, position.offset),
+        )
 
 
 # psycopg error classes worth a retry: the server is unreachable, restarting, or the
