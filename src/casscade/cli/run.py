@@ -6,10 +6,10 @@ import os
 import signal
 import threading
 from pathlib import Path
-from types import FrameType
 
 import structlog
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +19,7 @@ from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
 from casscade.engine.masking import masking_for
 from casscade.engine.verify import TableReport, verify_destination
-from casscade.errors import ConfigError, SourceUnavailableError
+from casscade.errors import CasscadeError, ConfigError, SourceUnavailableError
 from casscade.observability import (
     StatusServer,
     Telemetry,
@@ -98,28 +98,15 @@ def run(
                               token=token).start()  # fmt: skip
         log.info("http_serving", url=server.url)
     stop = threading.Event()
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    reloader = _MaskingReloader(config_path, config, agent)
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: reloader.requested.set())
     try:
         if once:
-            stats = agent.poll()
-            console.print(
-                f"applied {stats.mutations} mutations ({stats.events} events): "
-                + ", ".join(f"{k} {v}" for k, v in sorted(stats.applied.items()))
-                + f"; removed {stats.segments_removed} finished segments",
-                markup=False,
-            )
-            problems = {**stats.unavailable, **agent.failed}
-            for name, problem in sorted(problems.items()):
-                console.print(f"destination {name} not updated: {problem}", markup=False)
-            if problems:
-                raise typer.Exit(1)
+            _run_once(agent)
         else:
-            agent.run(should_stop=stop.is_set, sleep=stop.wait)
+            agent.run(should_stop=stop.is_set, sleep=stop.wait, between_polls=reloader)
     finally:
         telemetry.stopped()
         if server is not None:
@@ -129,6 +116,46 @@ def run(
             vault.close()
         telemetry.close()
         cluster.shutdown()  # type: ignore[attr-defined]
+
+
+def _run_once(agent: Agent) -> None:
+    """One pass; exit code 1 when a destination could not be updated."""
+    stats = agent.poll()
+    console.print(
+        f"applied {stats.mutations} mutations ({stats.events} events): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(stats.applied.items()))
+        + f"; removed {stats.segments_removed} finished segments",
+        markup=False,
+    )
+    problems = {**stats.unavailable, **agent.failed}
+    for name, problem in sorted(problems.items()):
+        console.print(f"destination {name} not updated: {problem}", markup=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+class _MaskingReloader:
+    """On SIGHUP (`requested`), read the file again and mask with its rules from the next
+    batch on. Only the masking rules are reloaded; a bad file keeps the old rules."""
+
+    def __init__(self, path: Path, config: AgentConfig, agent: Agent) -> None:
+        self.path, self.config, self.agent = path, config, agent
+        self.requested = threading.Event()
+
+    def __call__(self) -> None:
+        if not self.requested.is_set():
+            return
+        self.requested.clear()
+        try:
+            fresh = load_config(self.path)
+            self.agent.reload_masking(*masking_for(fresh, os.environ))
+        except (CasscadeError, ValidationError) as exc:
+            # The old rules stay in force; the problem in one line, no values.
+            log.error("config_reload_failed", error=str(exc).splitlines()[0][:300])  # noqa: TRY400
+            return
+        if fresh.model_dump(exclude={"masking"}) != self.config.model_dump(exclude={"masking"}):
+            log.warning("config_reload_partial",
+                        note="only masking is reloaded: restart for other changes")  # fmt: skip
 
 
 def verify(config_path: Path = ConfigOption) -> None:

@@ -446,10 +446,37 @@ class Agent:
         else:
             path.unlink(missing_ok=True)
 
-    def run(self, *, should_stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
-        """Poll until `should_stop()`; sleep the configured interval when idle."""
+    def reload_masking(self, masker: Masker | None, vault: TokenVault | None) -> None:
+        """Mask with new rules from the next batch on (no restart, nothing rewritten).
+
+        Events not yet applied are masked with the new rules; rows already in destinations
+        stay as they are. Destination tables are brought to the new masked schema (a column
+        whose type masking changes, e.g. an int now hashed to text, is recreated: its old
+        values are dropped, never rewritten).
+        """
+        old = self._rules_version
+        if self.vault is not None and self.vault is not vault:
+            self.vault.close()
+        self.masker, self.vault, self._vault_ready = masker, vault, False
+        self._rules_version = None if masker is None else masker.rules_version
+        for destination in self._destinations:
+            destination.snapshot = None  # ensure tables again before the next batch
+        log.info("masking_rules_reloaded", old_rules_version=old,
+                 rules_version=self._rules_version)  # fmt: skip
+
+    def run(
+        self,
+        *,
+        should_stop: Callable[[], bool],
+        sleep: Callable[[float], object],
+        between_polls: Callable[[], object] | None = None,
+    ) -> None:
+        """Poll until `should_stop()`; sleep the configured interval when idle; call
+        `between_polls` before each pass (the CLI reloads the masking rules there)."""
         interval = self.config.source.poll_interval_ms / 1000
         while not should_stop():
+            if between_polls is not None:
+                between_polls()
             stats = self.poll()
             if stats.mutations == 0:
                 sleep(interval)
