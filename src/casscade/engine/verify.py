@@ -178,7 +178,8 @@ def compare_table(
     agent masks them before the comparison (hash and tokenize are deterministic).
     """
     keys = [c.name for c in table.partition_key + table.clustering]
-    values = [c.name for c in table.columns.values() if c.kind is ColumnKind.REGULAR]
+    values = [c.name for c in table.columns.values()
+              if c.kind in (ColumnKind.REGULAR, ColumnKind.STATIC)]  # fmt: skip
     columns = keys + sorted(values)
     # Timestamps are read as their milliseconds: the driver cannot decode years beyond 9999.
     selected = [

@@ -31,6 +31,14 @@ def regular_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
     )  # fmt: skip
 
 
+def static_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
+    """The static columns, by name."""
+    return tuple(
+        sorted((c for c in table.columns.values() if c.kind is ColumnKind.STATIC),
+               key=lambda c: c.name)
+    )  # fmt: skip
+
+
 def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
     """The regular multi-cell columns (non-frozen collections and UDTs), by name."""
     return tuple(
@@ -44,16 +52,20 @@ def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
 def check_supported(
     table: TableSchema, type_of: Callable[[ColumnSchema], str], *, collections: bool
 ) -> None:
-    """Raise UnsupportedColumnError for static columns, non-frozen collections when the
-    destination has no `collections`, or a column `type_of` cannot map."""
-    statics = [c.name for c in table.columns.values() if c.kind is ColumnKind.STATIC]
-    if statics:
-        raise UnsupportedColumnError(f"static columns {', '.join(statics)}")
+    """Raise UnsupportedColumnError for non-frozen collections and static columns when the
+    destination has no `collections` support, non-frozen static collections, or a column
+    `type_of` cannot map."""
+    statics = [c for c in table.columns.values() if c.kind is ColumnKind.STATIC]
+    if statics and not collections:
+        raise UnsupportedColumnError(f"static columns {', '.join(c.name for c in statics)}")
+    multi_static = [f"{c.name} {c.type_text}" for c in statics if c.is_multi_cell]
+    if multi_static:
+        raise UnsupportedColumnError(f"non-frozen static collections ({', '.join(multi_static)})")
     multi = collection_columns(table)
     if multi and not collections:
         names = ", ".join(f"{c.name} {c.type_text}" for c in multi)
         raise UnsupportedColumnError(f"non-frozen collections or UDTs ({names})")
-    for column in key_columns(table) + regular_columns(table):
+    for column in key_columns(table) + regular_columns(table) + static_columns(table):
         type_of(column)
 
 
@@ -87,6 +99,11 @@ class MirrorLayout:
     def regulars(self) -> tuple[ColumnSchema, ...]:
         """Single-cell regular columns: value, `__ts` and `__exp` each."""
         return regular_columns(self.table)
+
+    @property
+    def statics(self) -> tuple[ColumnSchema, ...]:
+        """Static columns: value, `__ts` and `__exp` each, in the partition's static table."""
+        return static_columns(self.table)
 
     @property
     def collections(self) -> tuple[ColumnSchema, ...]:

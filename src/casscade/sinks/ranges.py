@@ -96,6 +96,10 @@ class TombstoneIndex:
                 newest = deleted_at
         return newest
 
+    def partition_shadow(self, key: tuple[object, ...]) -> int:
+        """The newest partition deletion (not range) of the partition: what shadows statics."""
+        return max((t for bounds, t in self._entries(key) if bounds is None), default=-(1 << 63))
+
     def prime(
         self,
         keys: Iterable[tuple[object, ...]],

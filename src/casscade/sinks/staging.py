@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from casscade.events.model import ChangeEvent, ClusteringRange, Op
+from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
 from casscade.sinks.ranges import TombstoneIndex, covers
 
 MIN_TS = -(1 << 63)
@@ -72,6 +72,8 @@ class Staged:
     range_deletions: list[tuple[tuple[object, ...], ClusteringRange, int]] = field(
         default_factory=list
     )
+    # partition key -> what the batch does to its static row (static columns)
+    statics: dict[tuple[object, ...], StagedRow] = field(default_factory=dict)
     # partition key -> the keys of its staged rows (deletions in the batch visit only these)
     partitions: dict[tuple[object, ...], list[tuple[object, ...]]] = field(default_factory=dict)
 
@@ -118,7 +120,10 @@ def stage(
     """
     staged = Staged()
     for event in events:
-        if event.op is Op.UPSERT:
+        if event.is_static:
+            if event.op is Op.UPSERT:
+                _stage_static(staged, event, tombstones)
+        elif event.op is Op.UPSERT:
             _stage_upsert(staged, event, key_width, tombstones)
         elif event.op is Op.DELETE_ROW:
             key = (*event.partition_key, *event.clustering)
@@ -144,12 +149,7 @@ def _stage_upsert(
     for cell in event.cells:
         if cell.timestamp_us <= shadow:
             continue
-        state = StagedCell(
-            None if cell.is_tombstone else cell.value,
-            cell.timestamp_us,
-            None if cell.is_tombstone else cell.expires_at_s,
-            cell.is_tombstone,
-        )
+        state = _state_of(cell)
         if cell.path is None:
             old = row.cells.get(cell.column)
             if old is None or cell_wins(state, old):
@@ -167,6 +167,35 @@ def _stage_upsert(
         row.row_expires_at_s = event.row_expires_at_s
 
 
+def _state_of(cell: CellChange) -> StagedCell:
+    return StagedCell(
+        None if cell.is_tombstone else cell.value,
+        cell.timestamp_us,
+        None if cell.is_tombstone else cell.expires_at_s,
+        cell.is_tombstone,
+    )
+
+
+def _stage_static(staged: Staged, event: ChangeEvent, tombstones: TombstoneIndex) -> None:
+    """Static columns belong to the partition: only partition deletions shadow them."""
+    pk = event.partition_key
+    row = staged.statics.get(pk)
+    if row is None:
+        row = staged.statics[pk] = StagedRow()
+    shadow = max(tombstones.partition_shadow(pk), row.deletion_us or MIN_TS)
+    for cell in event.cells:
+        if cell.timestamp_us <= shadow or cell.path is not None:
+            continue
+        state = _state_of(cell)
+        old = row.cells.get(cell.column)
+        if old is None or cell_wins(state, old):
+            row.cells[cell.column] = state
+    ts = event.row_timestamp_us
+    if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
+        row.row_timestamp_us = ts
+        row.row_expires_at_s = event.row_expires_at_s
+
+
 def _stage_deletion(
     staged: Staged, event: ChangeEvent, tombstones: TombstoneIndex, descending: list[bool]
 ) -> None:
@@ -177,6 +206,9 @@ def _stage_deletion(
     staged.tombstones.append((pk, bounds, deleted_at))
     if bounds is None:
         staged.partition_deletions[pk] = max(staged.partition_deletions.get(pk, MIN_TS), deleted_at)
+        static = staged.statics.get(pk)
+        if static is not None:
+            static.deletion_us = max(static.deletion_us or MIN_TS, deleted_at)
     else:
         staged.range_deletions.append((pk, bounds, deleted_at))
     width = len(pk)

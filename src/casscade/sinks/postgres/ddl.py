@@ -140,6 +140,14 @@ def value_columns(layout: TableLayout) -> list[tuple[str, str]]:
     return [*values, ("__row_ts", "bigint"), ("__row_exp", "bigint"), ("__del_ts", "bigint")]
 
 
+def static_value_columns(layout: TableLayout) -> list[tuple[str, str]]:
+    """The static table's non-key columns, (name, PostgreSQL type), in order."""
+    values = []
+    for c in layout.statics:
+        values += [(c.name, pg_type(c)), (c.name + "__ts", "bigint"), (c.name + "__exp", "bigint")]
+    return [*values, ("__row_ts", "bigint"), ("__row_exp", "bigint"), ("__del_ts", "bigint")]
+
+
 def create_statements(layout: TableLayout) -> list[str]:
     """The DDL that creates the layout (idempotent; the view last)."""
     layout.check_supported()
@@ -156,6 +164,13 @@ def create_statements(layout: TableLayout) -> list[str]:
             + ', "column" text NOT NULL, "path" text NOT NULL, "sort" bytea NOT NULL, '
             '"value" jsonb, "ts" bigint NOT NULL, "exp" bigint, "tomb" boolean NOT NULL, '
             f'PRIMARY KEY ({key_list}, "column", "path"))'
+        )
+    if layout.statics:
+        pk_columns = [f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.table.partition_key]
+        static_values = [f"{quote(n)} {t}" for n, t in static_value_columns(layout)]
+        elements.append(
+            f"CREATE TABLE IF NOT EXISTS {layout.qualified('__static')} "
+            f"({', '.join(pk_columns + static_values)}, PRIMARY KEY ({pk_list}))"
         )
     return [
         f"CREATE SCHEMA IF NOT EXISTS {quote(layout.namespace)}",
@@ -193,10 +208,48 @@ def view_statement(layout: TableLayout) -> str:
     )
     outer = [quote(c.name) for c in layout.keys + layout.regulars + layout.collections]
     shows = ['"__alive"'] + [f"{quote(c.name)} IS NOT NULL" for c in layout.collections]
-    return (
-        f"CREATE OR REPLACE VIEW {layout.qualified()} AS SELECT {', '.join(outer)} "  # noqa: S608
-        f"FROM ({inner}) AS v WHERE {' OR '.join(shows)}"
+    rows = (  # identifiers only, each quoted
+        f"SELECT {', '.join(outer)} FROM ({inner}) AS v WHERE {' OR '.join(shows)}"  # noqa: S608
     )
+    if layout.statics:
+        rows = _with_statics(layout, rows, outer, now)
+    return f"CREATE OR REPLACE VIEW {layout.qualified()} AS {rows}"
+
+
+def _with_statics(layout: TableLayout, rows: str, columns: list[str], now: str) -> str:
+    """Rows with their partition's live static values; a partition whose static row is live
+    but which has no live row shows once, clustering and regular columns null (Cassandra's
+    SELECT * does the same)."""
+    pk = [quote(c.name) for c in layout.table.partition_key]
+    shown, alive = [], [f'("__row_ts" > coalesce("__del_ts", {MIN_TS}) '
+                        f'AND ("__row_exp" IS NULL OR "__row_exp" > {now}))']  # fmt: skip
+    for c in layout.statics:
+        name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
+        live = (f"({name} IS NOT NULL AND {ts} > greatest(\"__del_ts\", "
+                f"{layout.dropped_before(c)}) AND ({exp} IS NULL OR {exp} > {now}))")  # fmt: skip
+        shown.append(f"CASE WHEN {live} THEN {name} END AS {name}")
+        alive.append(live)
+    statics = (  # identifiers only, each quoted
+        f'SELECT {", ".join(pk + shown)}, ({" OR ".join(alive)}) AS "__live" '  # noqa: S608
+        f"FROM {layout.qualified('__static')}"
+    )
+    names = [quote(c.name) for c in layout.statics]
+    others = [*layout.keys[len(pk) :], *layout.regulars, *layout.collections]
+    nulls = [f"NULL::{_view_type(c)} AS {quote(c.name)}" for c in others]
+    joined = ", ".join([f"r.{c}" for c in columns] + [f"st.{n}" for n in names])
+    lonely = ", ".join([f"st.{c}" for c in pk] + nulls + [f"st.{n}" for n in names])
+    on = " AND ".join(f"r.{c} = st.{c}" for c in pk)
+    return (  # identifiers only, each quoted
+        f"WITH r AS ({rows}), st AS ({statics}) "  # noqa: S608
+        f"SELECT {joined} FROM r LEFT JOIN st ON {on} "
+        f'UNION ALL SELECT {lonely} FROM st WHERE st."__live" '
+        f"AND NOT EXISTS (SELECT 1 FROM r WHERE {on})"
+    )
+
+
+def _view_type(column: ColumnSchema) -> str:
+    """The type a column has in the view (collections are built as jsonb)."""
+    return "jsonb" if column.is_multi_cell else pg_type(column)
 
 
 def _collection(layout: TableLayout, column: ColumnSchema, now: str) -> str:

@@ -35,11 +35,12 @@ from casscade.sinks.postgres.ddl import (
     pg_type,
     pg_value,
     quote,
+    static_value_columns,
     value_columns,
 )
 from casscade.sinks.postgres.timescale import Timescale
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
-from casscade.sinks.staging import MIN_TS, Staged, stage
+from casscade.sinks.staging import MIN_TS, Staged, StagedRow, stage
 from casscade.sinks.values import element_order, json_value, path_text
 
 log = structlog.get_logger(__name__)
@@ -139,7 +140,11 @@ class PostgresSink:
         with self._driver_errors(), conn.transaction():
             for statement in statements[:-1]:
                 conn.execute(statement)
-            changes = self._evolution(conn, layout)
+            changes = _evolution(conn, layout.qualified("__state"), layout.keys,
+                                 value_columns(layout))  # fmt: skip
+            if layout.statics:
+                pk, statics = layout.table.partition_key, static_value_columns(layout)
+                changes += _evolution(conn, layout.qualified("__static"), pk, statics)
             if changes:
                 # The view depends on the columns: drop it first (a view of yours that depends
                 # on it makes this fail with PostgreSQL's message naming it).
@@ -156,35 +161,6 @@ class PostgresSink:
                 )
         self._layouts[key] = layout
         return layout
-
-    def _evolution(self, conn: Conn, layout: TableLayout) -> list[str]:
-        """The ALTER statements that bring the state table to the layout's columns."""
-        state = layout.qualified("__state")
-        existing = {
-            str(name): str(kind)
-            for name, kind in conn.execute(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                (state,),
-            ).fetchall()
-        }
-        wanted = value_columns(layout)
-        canonical = {
-            str(kind): str(name)
-            for kind, name in conn.execute(
-                "SELECT t, t::regtype::text FROM unnest(%s::text[]) AS t",
-                (sorted({kind for _, kind in wanted}),),
-            ).fetchall()
-        }
-        keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
-        changes = [f"ALTER TABLE {state} DROP COLUMN {quote(name)}"
-                   for name in existing if name not in keep]  # fmt: skip
-        for name, kind in wanted:
-            if name in existing and existing[name] != canonical[kind]:
-                changes.append(f"ALTER TABLE {state} DROP COLUMN {quote(name)}")
-            if name not in existing or existing[name] != canonical[kind]:
-                changes.append(f"ALTER TABLE {state} ADD COLUMN {quote(name)} {kind}")
-        return changes
 
     def _forget_dropped_elements(self, conn: Conn, layout: TableLayout) -> None:
         """Delete the elements of collection columns the table no longer has."""
@@ -355,31 +331,75 @@ def _tombstone_index(
     return index
 
 
-def _state_columns(layout: TableLayout) -> list[str]:
-    names = [c.name for c in layout.keys]
-    for c in layout.regulars:
-        names += [c.name, c.name + "__ts", c.name + "__exp"]
-    names += [c.name + "__del" for c in layout.collections]
-    return [*names, "__row_ts", "__row_exp", "__del_ts"]
+def _evolution(
+    conn: Conn, table: str, keys: Sequence[ColumnSchema], wanted: list[tuple[str, str]]
+) -> list[str]:
+    """The ALTER statements that bring `table` (quoted) to the `wanted` value columns."""
+    existing = {
+        str(name): str(kind)
+        for name, kind in conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (table,),
+        ).fetchall()
+    }
+    canonical = {
+        str(kind): str(name)
+        for kind, name in conn.execute(
+            "SELECT t, t::regtype::text FROM unnest(%s::text[]) AS t",
+            (sorted({kind for _, kind in wanted}),),
+        ).fetchall()
+    }
+    keep = {c.name for c in keys} | {name for name, _ in wanted}
+    changes = [f"ALTER TABLE {table} DROP COLUMN {quote(name)}"
+               for name in existing if name not in keep]  # fmt: skip
+    for name, kind in wanted:
+        if name in existing and existing[name] != canonical[kind]:
+            changes.append(f"ALTER TABLE {table} DROP COLUMN {quote(name)}")
+        if name not in existing or existing[name] != canonical[kind]:
+            changes.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {kind}")
+    return changes
 
 
 def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
-    """COPY the staged rows into a temporary table and merge them in one statement."""
-    if not staged.rows:
-        return
-    stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}")
-    columns = ", ".join(map(quote, _state_columns(layout)))
-    conn.execute(
-        f"CREATE TEMP TABLE {stage_table} (LIKE {layout.qualified('__state')}) ON COMMIT DROP"
-    )
-    regulars = [c.name for c in layout.regulars]
-    key_values = [pg_value(c) for c in layout.keys]
-    cell_values = [pg_value(c) for c in layout.regulars]
-    collections = [c.name for c in layout.collections]
+    """Merge the staged rows (and static rows, and collection elements) set-based."""
+    if staged.rows:
+        collections = [c.name for c in layout.collections]
+        _merge_into(conn, layout, "__state", staged.rows, keys=layout.keys,
+                    cells=layout.regulars, collections=collections)  # fmt: skip
+    if staged.statics and layout.statics:
+        _merge_into(conn, layout, "__static", staged.statics, keys=layout.table.partition_key,
+                    cells=layout.statics, collections=[])  # fmt: skip
+    if layout.collections:
+        _merge_elements(conn, layout, staged)
+
+
+def _merge_into(
+    conn: Conn,
+    layout: TableLayout,
+    suffix: str,
+    rows: dict[tuple[object, ...], StagedRow],
+    *,
+    keys: Sequence[ColumnSchema],
+    cells: Sequence[ColumnSchema],
+    collections: list[str],
+) -> None:
+    """COPY staged rows into a temporary table and merge them into `t<suffix>` with one
+    guarded INSERT ... ON CONFLICT (the rule, per column)."""
+    target = layout.qualified(suffix)
+    stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}{suffix}")
+    names = [c.name for c in keys]
+    for c in cells:
+        names += [c.name, c.name + "__ts", c.name + "__exp"]
+    names += [*(c + "__del" for c in collections), "__row_ts", "__row_exp", "__del_ts"]
+    columns = ", ".join(map(quote, names))
+    conn.execute(f"CREATE TEMP TABLE {stage_table} (LIKE {target}) ON COMMIT DROP")
+    key_values = [pg_value(c) for c in keys]
+    cell_values = [(c.name, pg_value(c)) for c in cells]
     with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
-        for key, row in staged.rows.items():
+        for key, row in rows.items():
             values = [convert(v) for convert, v in zip(key_values, key, strict=True)]
-            for name, convert in zip(regulars, cell_values, strict=True):
+            for name, convert in cell_values:
                 cell = row.cells.get(name)
                 if cell is None:
                     values += [None, None, None]
@@ -389,7 +409,7 @@ def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             copy.write_row(values)
     updates = []
-    for name in regulars:
+    for name, _ in cell_values:
         col, ts, exp = quote(name), quote(name + "__ts"), quote(name + "__exp")
         wins = (
             f'(EXCLUDED.{ts} > coalesce(s."__del_ts", {MIN_TS}) AND '
@@ -404,14 +424,12 @@ def _merge_rows(conn: Conn, layout: TableLayout, staged: Staged) -> None:
                 for n in ("__row_ts", "__row_exp")]  # fmt: skip
     updates += [f"{n} = greatest(s.{n}, EXCLUDED.{n})"
                 for n in map(quote, [*(c + "__del" for c in collections), "__del_ts"])]  # fmt: skip
-    keys = ", ".join(quote(c.name) for c in layout.keys)
+    conflict = ", ".join(quote(c.name) for c in keys)
     conn.execute(
-        f"INSERT INTO {layout.qualified('__state')} AS s ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM {stage_table} ON CONFLICT ({keys}) DO UPDATE SET "
+        f"INSERT INTO {target} AS s ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {stage_table} ON CONFLICT ({conflict}) DO UPDATE SET "
         + ", ".join(updates)
     )
-    if collections:
-        _merge_elements(conn, layout, staged)
 
 
 def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
@@ -461,6 +479,10 @@ def _store_deletions(
             pk_values = [convert(v) for convert, v in zip(map(pg_value, pk), key, strict=True)]
             copy.write_row([*pk_values, None if bounds is None else bounds_to_json(bounds),
                             deleted_at])  # fmt: skip
+    if staged.partition_deletions and layout.statics:
+        partitions = list(staged.partition_deletions)
+        deleted = [staged.partition_deletions[p] for p in partitions]
+        _update_deletions(conn, layout, pk, partitions, deleted, suffix="__static")
     marks: dict[tuple[object, ...], int] = {}  # row key -> newest deletion covering it
     if staged.partition_deletions and not layout.table.clustering:
         marks.update(staged.partition_deletions)
@@ -495,10 +517,13 @@ def _update_deletions(
     columns: Sequence[ColumnSchema],
     keys: list[tuple[object, ...]],
     deleted_at: list[int],
+    *,
+    suffix: str = "__state",
 ) -> None:
-    """Raise `__del_ts` of the stored rows matching `keys` (full keys or partition keys)."""
+    """Raise `__del_ts` of the stored rows of `t<suffix>` matching `keys` (full keys or
+    partition keys)."""
     conn.execute(
-        f'UPDATE {layout.qualified("__state")} s SET "__del_ts" = '  # noqa: S608
+        f'UPDATE {layout.qualified(suffix)} s SET "__del_ts" = '  # noqa: S608
         f'greatest(s."__del_ts", k.x0) FROM {_unnest(columns, "k", ["bigint"])} '
         f"WHERE {_on(columns, 's', 'k')}",
         [*_columns_of(keys, columns), deleted_at],
