@@ -1,4 +1,4 @@
-"""Static columns replicate exactly into PostgreSQL and TimescaleDB (the oracle).
+"""Static columns replicate exactly into PostgreSQL, TimescaleDB and ClickHouse (the oracle).
 
 A seeded workload over a table with two static columns: rows with statics, static-only
 updates and inserts (partitions with no rows), static cell deletions, row, range and
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
 from casscade.commitlog.position import Position
-from casscade.config.models import Destination, PostgresDestination
+from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
 from casscade.engine.agent import sink_for
 from casscade.engine.verify import verify_destination
 from casscade.stack.manager import Stack
@@ -52,7 +53,9 @@ def _operations(rng: random.Random, table: str, count: int) -> list[str]:
     return ops
 
 
-def test_static_columns_equal_cassandra_in_log_and_shuffled_order(stack: Stack) -> None:
+def test_static_columns_equal_cassandra_in_log_and_shuffled_order(
+    stack: Stack, tmp_path: Path
+) -> None:
     """Rows carry their partition's statics; static-only partitions show one row."""
     table = f"s_{uuid.uuid4().hex[:10]}"
     with stack.cassandra.cluster() as cluster:
@@ -81,6 +84,8 @@ def test_static_columns_equal_cassandra_in_log_and_shuffled_order(stack: Stack) 
                 PostgresDestination(type="postgres", name=f"ts-{order}-{table}", host=ts.host,
                                     port=ts.port, database=ts.database, user=ts.user,
                                     schema_prefix=f"{order}_", prepared_statements=False),
+                ClickHouseDestination(type="clickhouse", name=f"ch-{order}-{table}",
+                                      dsn=f"chdb://{tmp_path}/ch", database_prefix=f"{order}_"),
             ]  # fmt: skip
             for config in configs:
                 sink = sink_for(config)
@@ -88,7 +93,7 @@ def test_static_columns_equal_cassandra_in_log_and_shuffled_order(stack: Stack) 
                 sink.apply(batch, node_id="n1", position=Position(1, 1))
                 sink.close()
                 reports += verify_destination(session, config, [schema])
-    assert len(reports) == 4
+    assert len(reports) == 6
     for report in reports:
         assert report.equal, report
         assert report.source_rows > 8

@@ -50,13 +50,13 @@ def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
 
 
 def check_supported(
-    table: TableSchema, type_of: Callable[[ColumnSchema], str], *, collections: bool
+    table: TableSchema, type_of: Callable[[ColumnSchema], str], *, collections: bool, static: bool
 ) -> None:
-    """Raise UnsupportedColumnError for non-frozen collections and static columns when the
-    destination has no `collections` support, non-frozen static collections, or a column
-    `type_of` cannot map."""
+    """Raise UnsupportedColumnError for non-frozen collections or static columns when the
+    destination does not mirror them, non-frozen static collections, or a column `type_of`
+    cannot map."""
     statics = [c for c in table.columns.values() if c.kind is ColumnKind.STATIC]
-    if statics and not collections:
+    if statics and not static:
         raise UnsupportedColumnError(f"static columns {', '.join(c.name for c in statics)}")
     multi_static = [f"{c.name} {c.type_text}" for c in statics if c.is_multi_cell]
     if multi_static:
@@ -80,8 +80,10 @@ class MirrorLayout:
 
     table: TableSchema
     namespace: str
-    # Whether the destination mirrors non-frozen collections and UDTs (element by element).
+    # Whether the destination mirrors non-frozen collections and UDTs (element by element),
+    # and static columns.
     supports_collections = False
+    supports_statics = False
 
     @staticmethod
     def quote(identifier: str) -> str:
@@ -122,4 +124,5 @@ class MirrorLayout:
 
     def check_supported(self) -> None:
         """Raise UnsupportedColumnError for what this destination cannot mirror yet."""
-        check_supported(self.table, self.column_type, collections=self.supports_collections)
+        check_supported(self.table, self.column_type, collections=self.supports_collections,
+                        static=self.supports_statics)  # fmt: skip

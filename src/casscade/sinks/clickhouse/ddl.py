@@ -59,6 +59,12 @@ CH_TYPES: dict[NativeName, str] = {
 MIN_TS = -(1 << 63)
 
 
+# The elements (and UDT fields) of non-frozen collections a change writes: column, path (JSON
+# text), list order, value (JSON text), timestamp, expiry, tombstone.
+ELEMENTS_TYPE = (
+    "Array(Tuple(column String, path String, sort String, value Nullable(String), ts Int64, "
+    "exp Nullable(Int64), tomb UInt8))"
+)
 _VECTOR_ARRAYS = {NativeName.FLOAT: "Array(Float32)", NativeName.DOUBLE: "Array(Float64)"}
 
 
@@ -120,6 +126,9 @@ def quote(identifier: str) -> str:
 class ClickHouseLayout(MirrorLayout):
     """One mirrored table in ClickHouse (`namespace` is the database)."""
 
+    supports_collections = True
+    supports_statics = True
+
     @staticmethod
     def quote(identifier: str) -> str:
         return quote(identifier)
@@ -135,6 +144,19 @@ def value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
     for c in layout.regulars:
         values += [(c.name, _stored_type(c)), (c.name + "__ts", "Nullable(Int64)"),
                    (c.name + "__exp", "Nullable(Int64)")]  # fmt: skip
+    values += [(c.name + "__del", "Nullable(Int64)") for c in layout.collections]
+    if layout.collections:
+        values.append(("__elements", ELEMENTS_TYPE))
+    return [*values, ("__row_ts", "Nullable(Int64)"), ("__row_exp", "Nullable(Int64)"),
+            ("__del_ts", "Nullable(Int64)")]  # fmt: skip
+
+
+def static_value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
+    """The static change table's non-key columns, (name, ClickHouse type), in order."""
+    values = []
+    for c in layout.statics:
+        values += [(c.name, _stored_type(c)), (c.name + "__ts", "Nullable(Int64)"),
+                   (c.name + "__exp", "Nullable(Int64)")]  # fmt: skip
     return [*values, ("__row_ts", "Nullable(Int64)"), ("__row_exp", "Nullable(Int64)"),
             ("__del_ts", "Nullable(Int64)")]  # fmt: skip
 
@@ -148,14 +170,47 @@ def create_statements(layout: ClickHouseLayout) -> list[str]:
     order = ", ".join(quote(c.name) for c in layout.keys)
     pk = ", ".join(quote(c.name) for c in layout.table.partition_key)
     pk_columns = ", ".join(f"{quote(c.name)} {ch_type(c)}" for c in layout.table.partition_key)
+    statics = []
+    if layout.statics:
+        static_values = ", ".join(f"{quote(n)} {t}" for n, t in static_value_columns(layout))
+        statics.append(
+            f"CREATE TABLE IF NOT EXISTS {layout.qualified('__static_changes')} "
+            f"({pk_columns}, {static_values}) ENGINE = MergeTree ORDER BY ({pk})"
+        )
     return [
         f"CREATE DATABASE IF NOT EXISTS {quote(layout.namespace)}",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__changes')} "
         f"({', '.join(keys + values + meta)}) ENGINE = MergeTree ORDER BY ({order})",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__tombstones')} "
         f"({pk_columns}, `bounds` String, `deleted_at` Int64) ENGINE = MergeTree ORDER BY ({pk})",
+        *statics,
         view_statement(layout),
     ]
+
+
+def literal(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _collection_json(column: ColumnSchema, live: str) -> str:
+    """SQL: the JSON text of a collection's live elements (casscade/sinks/values.py forms).
+
+    Elements are (column, path, sort, value, ts, exp, tomb) tuples; `path` and `value` hold
+    JSON text already, so the collection is built by concatenation."""
+    t = column.cql_type
+    if isinstance(t, ListType):
+        items = f"arrayMap(x -> ifNull(x.4, 'null'), arraySort(x -> (x.3, x.2), {live}))"
+        return f"concat('[', arrayStringConcat({items}, ','), ']')"
+    if isinstance(t, SetType):
+        return f"concat('[', arrayStringConcat(arrayMap(x -> x.2, {live}), ','), ']')"
+    text_keys = isinstance(t, MapType) and isinstance(t.key, NativeType) and t.key.name in (
+        NativeName.TEXT, NativeName.ASCII)  # fmt: skip
+    if isinstance(t, UdtType) or text_keys:
+        pairs = f"arrayMap(x -> concat(x.2, ':', ifNull(x.4, 'null')), {live})"
+        return f"concat('{{', arrayStringConcat({pairs}, ','), '}}')"
+    pairs = f"arrayMap(x -> concat('[', x.2, ',', ifNull(x.4, 'null'), ']'), {live})"
+    return f"concat('[', arrayStringConcat({pairs}, ','), ']')"
 
 
 def view_statement(layout: ClickHouseLayout) -> str:
@@ -165,6 +220,7 @@ def view_statement(layout: ClickHouseLayout) -> str:
     now = "toUnixTimestamp(now())"
     inner = list(keys)
     outer = list(keys)
+    lives: list[str] = []  # the live elements of each collection, named for outer and alive
     alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
@@ -181,6 +237,24 @@ def view_statement(layout: ClickHouseLayout) -> str:
                 f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
         outer.append(f"if({live}, {value}, {'[]' if is_array(c) else 'NULL'}) AS {name}")
         alive.append(live)
+    if layout.collections:
+        # Every version of every element, sorted so that the last of each (column, path) is
+        # the newest (a tombstone last among equal timestamps): the winner.
+        inner += [
+            "arraySort(x -> (x.1, x.2, x.5, x.7), groupArrayArray(`__elements`)) AS __all",
+            "arrayFilter((x, i) -> i = length(__all) OR __all[i + 1].1 != x.1 "
+            "OR __all[i + 1].2 != x.2, __all, arrayEnumerate(__all)) AS __winners",
+        ]
+    for c in layout.collections:
+        deleted = quote("d_" + c.name)
+        inner.append(f"max({quote(c.name + '__del')}) AS {deleted}")
+        live = quote("l_" + c.name)
+        since = f"greatest(__s.del_ts, ifNull(__s.{deleted}, {MIN_TS}), {layout.dropped_before(c)})"
+        elements = (f"arrayFilter(x -> x.1 = {literal(c.name)} AND x.7 = 0 AND x.5 > {since} "
+                    f"AND (x.6 IS NULL OR x.6 > {now}), __s.__winners)")  # fmt: skip
+        lives.append(f"{elements} AS {live}")
+        outer.append(f"if(empty({live}), NULL, {_collection_json(c, live)}) AS {quote(c.name)}")
+        alive.append(f"notEmpty({live})")
     inner += [
         f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
         "argMax(`__row_exp`, `__row_ts`) AS row_exp",
@@ -198,9 +272,56 @@ def view_statement(layout: ClickHouseLayout) -> str:
         f"USING ({', '.join(pk)})"
     )
     # Identifiers only, each quoted.
+    if lives:  # name each collection's live elements once, for the value and for `alive`
+        grouped = f"SELECT __s.*, {', '.join(lives)} FROM ({grouped}) AS __s"  # noqa: S608
+    rows = (  # identifiers only, each quoted
+        f"SELECT {', '.join(outer)} FROM ({grouped}) AS __s WHERE {' OR '.join(alive)}"  # noqa: S608
+    )
+    if layout.statics:
+        rows = _with_statics(layout, rows, partitions, now)
     return (
-        f"CREATE OR REPLACE VIEW {layout.qualified()} AS SELECT {', '.join(outer)} "  # noqa: S608
-        f"FROM ({grouped}) AS __s WHERE {' OR '.join(alive)} "
+        f"CREATE OR REPLACE VIEW {layout.qualified()} AS {rows} "
         # Without it a LEFT JOIN miss gives 0, not NULL, and 0 would count as a deletion time.
         "SETTINGS join_use_nulls = 1"
+    )
+
+
+def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str) -> str:
+    """Rows with their partition's live static values, and once each partition whose
+    statics are live but which has no live row (clustering and regular columns null)."""
+    pk = [quote(c.name) for c in layout.table.partition_key]
+    inner, shown = list(pk), list(pk)
+    alive = [f"(__t.row_ts > __t.del_ts AND (__t.row_exp IS NULL OR __t.row_exp > {now}))"]
+    for c in layout.statics:
+        name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
+        order = f"tuple({ts}, isNull({name}))"
+        inner += [
+            f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
+            f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
+            f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
+        ]
+        value = f"tupleElement({quote('w_' + c.name)}, 1)"
+        since = f"greatest(__t.del_ts, {layout.dropped_before(c)})"
+        live = (f"({value} IS NOT NULL AND {quote('t_' + c.name)} > {since} AND "
+                f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
+        shown.append(f"if({live}, {value}, NULL) AS {name}")
+        alive.append(live)
+    inner += [f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
+              "argMax(`__row_exp`, `__row_ts`) AS row_exp"]  # fmt: skip
+    statics = (  # identifiers only, each quoted
+        f"SELECT {', '.join(shown)}, ({' OR '.join(alive)}) AS __live FROM ("  # noqa: S608
+        f"SELECT __h.*, ifNull(__p.part_del, {MIN_TS}) AS del_ts FROM (SELECT {', '.join(inner)} "
+        f"FROM {layout.qualified('__static_changes')} GROUP BY {', '.join(pk)}) AS __h "
+        f"LEFT JOIN ({partitions}) AS __p USING ({', '.join(pk)})) AS __t"
+    )
+    names = [quote(c.name) for c in layout.statics]
+    others = [*layout.keys[len(pk) :], *layout.regulars, *layout.collections]
+    nulls = [f"{'[]' if is_array(c) else 'NULL'} AS {quote(c.name)}" for c in others]
+    columns = [quote(c.name) for c in [*layout.keys, *layout.regulars, *layout.collections]]
+    key = f"({', '.join(pk)})"
+    return (  # identifiers only, each quoted
+        f"SELECT {', '.join([f'__r.{c}' for c in columns] + [f'__st.{n}' for n in names])} "  # noqa: S608
+        f"FROM ({rows}) AS __r LEFT JOIN ({statics}) AS __st USING ({', '.join(pk)}) "
+        f"UNION ALL SELECT {', '.join(pk + nulls + names)} FROM ({statics}) AS __lonely "
+        f"WHERE __live AND {key} NOT IN (SELECT {', '.join(pk)} FROM ({rows}) AS __any)"
     )

@@ -35,11 +35,12 @@ from casscade.sinks.clickhouse.ddl import (
     is_array,
     is_json_column,
     quote,
+    static_value_columns,
     value_columns,
 )
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
-from casscade.sinks.staging import MIN_TS, Staged, stage
-from casscade.sinks.values import json_text
+from casscade.sinks.staging import MIN_TS, Staged, StagedRow, stage
+from casscade.sinks.values import element_order, json_text, path_text
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,18 @@ _POSITIONS_DDL = (
     "segment_id Int64, position Int64, version UInt64) "
     "ENGINE = ReplacingMergeTree(version) ORDER BY (destination, node_id)",
 )
+
+
+def _elements(layout: ClickHouseLayout, row: StagedRow) -> list[tuple[object, ...]]:
+    """The row's staged collection elements as ELEMENTS_TYPE tuples."""
+    types = {c.name: c.cql_type for c in layout.collections}
+    return [
+        (column, path_text(path), element_order(types[column], path).hex(),
+         None if cell.value is None else json_text(cell.value), cell.timestamp_us,
+         cell.expires_at_s, int(cell.is_tombstone))
+        for (column, path), cell in row.elements.items()
+        if column in types  # a column dropped since: Cassandra ignores its cells too
+    ]  # fmt: skip
 
 
 def _signature(table: TableSchema) -> tuple[object, ...]:
@@ -134,7 +147,11 @@ class ClickHouseSink:
         try:
             for statement in statements[:-1]:
                 client.command(statement)
-            changes = self._evolution(client, layout)
+            changes = self._evolution(client, layout, "__changes", value_columns(layout))
+            if layout.statics:
+                changes += self._evolution(
+                    client, layout, "__static_changes", static_value_columns(layout)
+                )
             for change in changes:
                 client.command(change)
             client.command(statements[-1])
@@ -146,19 +163,20 @@ class ClickHouseSink:
         self._layouts[key] = layout
         return layout
 
-    def _evolution(self, client: Client, layout: ClickHouseLayout) -> list[str]:
-        """The ALTER statements that bring the change table to the layout's columns."""
+    def _evolution(
+        self, client: Client, layout: ClickHouseLayout, suffix: str, wanted: list[tuple[str, str]]
+    ) -> list[str]:
+        """The ALTER statements that bring `t<suffix>` to the `wanted` value columns."""
         existing = {
             str(name): str(kind)
             for name, kind in client.query(
                 "SELECT name, type FROM system.columns WHERE database = {db:String} "
                 "AND table = {t:String}",
-                parameters={"db": layout.namespace, "t": layout.table.name + "__changes"},
+                parameters={"db": layout.namespace, "t": layout.table.name + suffix},
             ).result_rows
         }
-        wanted = value_columns(layout)
         keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
-        table = layout.qualified("__changes")
+        table = layout.qualified(suffix)
         changes = [f"ALTER TABLE {table} DROP COLUMN {quote(name)}"
                    for name in existing if name not in keep]  # fmt: skip
         for name, kind in wanted:
@@ -216,10 +234,7 @@ class ClickHouseSink:
         self, client: Client, layout: ClickHouseLayout, events: list[ChangeEvent]
     ) -> None:
         """Fold the table's events (casscade.sinks.staging) and insert one row per key."""
-        columns = [c.name for c in layout.keys]
-        for c in layout.regulars:
-            columns += [c.name, c.name + "__ts", c.name + "__exp"]
-        columns += ["__row_ts", "__row_exp", "__del_ts"]
+        columns = [c.name for c in layout.keys] + [name for name, _ in value_columns(layout)]
         descending = [c.descending for c in layout.table.clustering]
         partitions = list({e.partition_key for e in events})
         index = TombstoneIndex(lambda key: [], descending)
@@ -236,8 +251,13 @@ class ClickHouseSink:
                     values += [None, None, None]
                 else:
                     values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += [row.collection_deletions.get(c.name) for c in layout.collections]
+            if layout.collections:
+                values.append(_elements(layout, row))
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             rows.append(values)
+        if staged.statics and layout.statics:
+            self._insert_statics(client, layout, staged)
         if staged.tombstones:
             pk_convert = [converter(c) for c in layout.table.partition_key]
             client.insert(
@@ -255,6 +275,26 @@ class ClickHouseSink:
         if rows:
             client.insert(layout.qualified("__changes").replace("`", ""), rows,
                           column_names=columns)  # fmt: skip
+
+    def _insert_statics(self, client: Client, layout: ClickHouseLayout, staged: Staged) -> None:
+        """One change row per partition whose static row the batch writes."""
+        pk_convert = [converter(c) for c in layout.table.partition_key]
+        statics = [(c.name, converter(c)) for c in layout.statics]
+        rows: list[list[object]] = []
+        for pk, row in staged.statics.items():
+            values = [f(v) for f, v in zip(pk_convert, pk, strict=True)]
+            for name, convert in statics:
+                cell = row.cells.get(name)
+                if cell is None:
+                    values += [None, None, None]
+                else:
+                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
+            rows.append(values)
+        names = [c.name for c in layout.table.partition_key]
+        names += [n for n, _ in static_value_columns(layout)]
+        client.insert(layout.qualified("__static_changes").replace("`", ""), rows,
+                      column_names=names)  # fmt: skip
 
     def _key_tuples(
         self, layout: ClickHouseLayout, keys: list[tuple[object, ...]]
@@ -308,6 +348,7 @@ class ClickHouseSink:
         blank: list[object] = []
         for c in layout.regulars:
             blank += [[] if is_array(c) else None, None, None]
+        blank += [None] * len(layout.collections) + ([[]] if layout.collections else [])
         convert = [converter(c) for c in layout.keys]
         return [[*(f(v) for f, v in zip(convert, key, strict=True)), *blank, None, None, deleted]
                 for key, deleted in marks.items()]  # fmt: skip

@@ -121,6 +121,7 @@ class TableLayout(MirrorLayout):
     """One mirrored table in PostgreSQL (`namespace` is the schema)."""
 
     supports_collections = True
+    supports_statics = True
 
     @staticmethod
     def quote(identifier: str) -> str:
