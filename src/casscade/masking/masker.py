@@ -254,7 +254,8 @@ def _mask(plan: _TablePlan, event: ChangeEvent) -> ChangeEvent:
             bounds = _mask_range(plan, plan.clustering, bounds, where)
     cells = event.cells
     if plan.cells and cells:
-        cells = tuple(_mask_cell(plan.cells.get(cell.column), cell) for cell in cells)
+        rules = plan.cells
+        cells = tuple([_mask_cell(rules.get(cell.column), cell) for cell in cells])
     # Direct construction: dataclasses.replace costs several times more per event. The
     # field lists are pinned by a unit test, so a new field cannot be dropped silently.
     return ChangeEvent(

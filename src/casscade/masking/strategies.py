@@ -126,6 +126,8 @@ def _json_parts(value: object) -> object:
 
 def canonical_bytes(value: object) -> bytes:
     """What is hashed, tokenized and encrypted: blob bytes, else the UTF-8 text form."""
+    if type(value) is str:  # the common case first
+        return value.encode("utf-8", "surrogatepass")
     if isinstance(value, bytes):
         return value
     # surrogatepass: a str that is not valid Unicode still has one exact encoding.
@@ -145,20 +147,19 @@ class KeyedHasher:
     'UTF8'), key, 'sha256'), 'hex')` (docs/masking.md; checked by an integration test).
     """
 
-    __slots__ = ("_key_id", "_mac")
+    __slots__ = ("_key", "_key_id")
 
     def __init__(self, key_id: str, key: bytes) -> None:
         self._key_id = key_id
-        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._key = key
 
     def __repr__(self) -> str:
         return f"KeyedHasher(key_id={self._key_id})"
 
     def hash(self, value: object) -> str:
         """The keyed hash of a non-null value."""
-        mac = self._mac.copy()
-        mac.update(canonical_bytes(value))
-        return f"{self._key_id}:{mac.hexdigest()}"
+        # hmac.digest: OpenSSL's one-shot HMAC, several times cheaper than copying an HMAC.
+        return f"{self._key_id}:{hmac.digest(self._key, canonical_bytes(value), 'sha256').hex()}"
 
 
 class Tokenizer:
@@ -169,11 +170,11 @@ class Tokenizer:
     detokenize gives each its own kind back.
     """
 
-    __slots__ = ("_key_id", "_mac")
+    __slots__ = ("_key", "_key_id")
 
     def __init__(self, key_id: str, key: bytes) -> None:
         self._key_id = key_id
-        self._mac = hmac.new(derive_key(key, "token"), digestmod=hashlib.sha256)
+        self._key = derive_key(key, "token")
 
     def __repr__(self) -> str:
         return f"Tokenizer(key_id={self._key_id})"
@@ -187,9 +188,8 @@ class Tokenizer:
         """
         kind: Literal["text", "bytes"] = "bytes" if isinstance(value, bytes) else "text"
         plaintext = canonical_bytes(value)
-        mac = self._mac.copy()
-        mac.update(kind.encode() + b"\x00" + plaintext)
-        return f"tok:{self._key_id}:{mac.hexdigest()[:32]}", kind, plaintext
+        digest = hmac.digest(self._key, kind.encode() + b"\x00" + plaintext, "sha256")
+        return f"tok:{self._key_id}:{digest.hex()[:32]}", kind, plaintext
 
 
 def mask_partial(text: str, keep_last: int, mask_char: str) -> str:

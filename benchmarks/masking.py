@@ -1,0 +1,148 @@
+"""What masking costs: PostgreSQL catch-up with and without five masked columns per row.
+
+    .venv/bin/python benchmarks/masking.py [--rows 20000] [--rounds 3]
+
+Writes `--rows` rows into a 10-column CDC table of the local stack's Cassandra, then lets the
+agent catch up into PostgreSQL from an empty destination, alternately without masking and
+with five of the ten columns masked (three keyed hashes, one partial, one email), `--rounds`
+times each. Prints and writes to benchmarks/results/masking.json the changes per second of
+each run, the best of each, and the overhead; also the masking time alone per event. Not a
+test: nothing fails on timing (issue #5's goal: no more than 10% overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import platform
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from casscade.cli.stack import build_settings
+from casscade.config.models import AgentConfig
+from casscade.engine.agent import Agent
+from casscade.masking import KeyRing, Masker
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
+from casscade.stack.manager import Stack
+
+HERE = Path(__file__).resolve().parent
+KEYSPACE = "bench_masking"
+KEY = base64.b64encode(b"benchmark-masking-key-32-bytes!!").decode()
+
+
+def _write(session: Any, table: str, rows: int) -> None:  # noqa: ANN401 - driver session
+    from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
+
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    session.execute(
+        f"CREATE TABLE {KEYSPACE}.{table} (id int, seq int, email text, phone text, ssn text, "
+        "card text, name text, city text, age int, note text, PRIMARY KEY (id, seq)) "
+        "WITH cdc = true"
+    )
+    insert = session.prepare(  # the table name is ours
+        f"INSERT INTO {KEYSPACE}.{table} (id, seq, email, phone, ssn, card, name, city, age, "  # noqa: S608
+        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    params = [
+        (n % 500, n, f"user{n}@example.com", f"+1 415 555 {n % 10000:04d}",
+         f"{n % 900:03d}-{n % 90:02d}-{n % 9000:04d}", f"4111111111{n % 1000000:06d}",
+         f"name {n}", f"city {n % 50}", n % 90, "x" * 20)
+        for n in range(rows)
+    ]  # fmt: skip
+    execute_concurrent_with_args(session, insert, params, concurrency=64)
+
+
+def _config(stack: Stack, table: str, run: str, *, masked: bool) -> AgentConfig:
+    pg = stack.settings.postgres
+    data: dict[str, Any] = {
+        "source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
+                   "cleanup": "keep"},
+        "tables": [f"{KEYSPACE}.{table}"],
+        "destinations": [{"type": "postgres", "name": f"bench-mask-{run}", "host": pg.host,
+                          "port": pg.port, "database": pg.database, "user": pg.user,
+                          "password": pg.password, "schema_prefix": f"bm{run}_"}],
+        "batch": {"max_events": 2000},
+    }  # fmt: skip
+    if masked:
+        data["masking"] = {
+            "keys": [{"id": "k1", "secret_env": "UNUSED"}],
+            "active_key": "k1",
+            "tables": {f"{KEYSPACE}.{table}": {"columns": {
+                "email": {"class": "pii", "strategy": "email"},
+                "phone": {"class": "pii", "strategy": "hash"},
+                "ssn": {"class": "pii", "strategy": "hash"},
+                "card": {"class": "pii", "strategy": "partial", "keep_last": 4},
+                "name": {"class": "pii", "strategy": "hash"},
+            }}},
+        }  # fmt: skip
+    return AgentConfig.model_validate(data)
+
+
+def _catch_up(session: Any, config: AgentConfig) -> dict[str, float]:  # noqa: ANN401
+    masker = None
+    if config.masking.tables:
+        keys = KeyRing.from_material({"k1": base64.b64decode(KEY)}, active_key="k1")
+        masker = Masker(config.masking, keys)
+    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker)
+    began = time.perf_counter()
+    applied = 0
+    try:
+        while True:
+            stats = agent.poll()
+            applied += sum(stats.applied.values())
+            if stats.unavailable or agent.failed:
+                raise SystemExit(f"{stats.unavailable or agent.failed}")
+            if stats.mutations == 0:
+                break
+    finally:
+        agent.close()
+    seconds = time.perf_counter() - began
+    return {"events": applied, "seconds": round(seconds, 2),
+            "events_per_s": round(applied / seconds)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    stack = Stack(build_settings(Path(".stack")))
+    stack.up()
+    table = f"t_{uuid.uuid4().hex[:6]}"
+    runs: dict[str, list[dict[str, float]]] = {"plain": [], "masked": []}
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        _write(session, table, args.rows)
+        for _ in range(args.rounds):
+            for kind in ("plain", "masked"):
+                config = _config(stack, table, uuid.uuid4().hex[:6], masked=kind == "masked")
+                result = _catch_up(session, config)
+                runs[kind].append(result)
+                print(f"{kind:>7}: {result}", flush=True)
+    best = {kind: max(r["events_per_s"] for r in results) for kind, results in runs.items()}
+    figures = {
+        "benchmark": "masking",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "rows": args.rows,
+        "masked_columns": 5,
+        "runs": runs,
+        "best_events_per_s": best,
+        "overhead_percent": round(100 * (1 - best["masked"] / best["plain"]), 1),
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "masking.json").write_text(json.dumps(figures, indent=2), "utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
