@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import random
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,7 +117,8 @@ def sink_for(config: Destination) -> Sink:
     """The sink of a configured destination (mirror or changelog mode)."""
     if isinstance(config, ClickHouseDestination):
         kind = ClickHouseChangelogSink if config.mode == "changelog" else ClickHouseSink
-        return kind(config.dsn, name=config.name, database_prefix=config.database_prefix)
+        return kind(config.dsn, name=config.name, database_prefix=config.database_prefix,
+                    options=config.client_options())  # fmt: skip
     timescale = None
     if isinstance(config, TimescaleDestination):
         timescale = Timescale(config.hypertables, config.compress_after, config.drop_after)
@@ -160,6 +162,7 @@ class Agent:
         self.vault = vault
         self._rules_version = None if masker is None else masker.rules_version
         self._vault_ready = False
+        self._vault_lock = threading.Lock()
         self.config = config
         self.registry = registry
         self._clock = clock
@@ -185,31 +188,40 @@ class Agent:
         return {d.name: d.failed for d in self._destinations if d.failed is not None}
 
     def poll(self) -> PollStats:
-        """One pass: every available destination reads and applies what it has not yet."""
+        """One pass: every available destination in turn reads and applies what it has not
+        yet (tests and `run --once`; `run` gives every destination its own thread)."""
         stats = PollStats()
         self._refresh_schema()
         for destination in self._destinations:
-            if destination.failed is not None or self._clock() < destination.retry_at:
-                continue
-            try:
-                self._poll_destination(destination, stats)
-            except TransientSinkError as exc:
-                self._back_off(destination, exc, stats)
-            except PermanentSinkError as exc:
-                destination.failed = exc.problem
-                _telemetry(destination).error(exc)
-                # The problem in one line, no traceback: it is about data or configuration.
-                log.error(  # noqa: TRY400
-                    "destination_failed", destination=destination.name, error=exc.problem
-                )
-            except CorruptLogError:
-                self.telemetry.decode_error()
-                raise
+            self._poll_one(destination, stats)
         stats.segments_removed = self._clean_up()
-        if stats.newest_seen:
-            self.telemetry.source_writes_seen(stats.newest_seen)
         self.telemetry.heartbeat()
         return stats
+
+    def _poll_one(self, destination: _Destination, stats: PollStats) -> None:
+        """One pass of one destination, its errors turned into its state.
+
+        Raises:
+            CorruptLogError: a section of a segment cannot be decoded.
+        """
+        if destination.failed is not None or self._clock() < destination.retry_at:
+            return
+        try:
+            self._poll_destination(destination, stats)
+        except TransientSinkError as exc:
+            self._back_off(destination, exc, stats)
+        except PermanentSinkError as exc:
+            destination.failed = exc.problem
+            _telemetry(destination).error(exc)
+            # The problem in one line, no traceback: it is about data or configuration.
+            log.error(  # noqa: TRY400
+                "destination_failed", destination=destination.name, error=exc.problem
+            )
+        except CorruptLogError:
+            self.telemetry.decode_error()
+            raise
+        if stats.newest_seen:
+            self.telemetry.source_writes_seen(stats.newest_seen)
 
     def _refresh_schema(self) -> None:
         """Re-read the schema every `schema_refresh_s`: an entry of a new table or column
@@ -337,10 +349,11 @@ class Agent:
                 ) from exc
             if batch.vault_entries and self.vault is not None:
                 try:
-                    if not self._vault_ready:
-                        self.vault.ensure_tables()
-                        self._vault_ready = True
-                    self.vault.store(batch.vault_entries)
+                    with self._vault_lock:  # one connection, shared by the destinations
+                        if not self._vault_ready:
+                            self.vault.ensure_tables()
+                            self._vault_ready = True
+                        self.vault.store(batch.vault_entries)
                 except VaultUnavailableError as exc:
                     raise TransientSinkError(destination.name, f"token vault: {exc}") from exc
                 except VaultError as exc:
@@ -474,11 +487,55 @@ class Agent:
         """Poll until `should_stop()`; sleep the configured interval when idle; call
         `between_polls` before each pass (the CLI reloads the masking rules there)."""
         interval = self.config.source.poll_interval_ms / 1000
-        while not should_stop():
-            if between_polls is not None:
-                between_polls()
-            stats = self.poll()
-            if stats.mutations == 0:
+        failure: list[BaseException] = []
+        stopped = threading.Event()
+
+        def done() -> bool:
+            return stopped.is_set() or should_stop()
+
+        workers = [
+            threading.Thread(target=self._destination_loop, args=(d, done, sleep, failure),
+                             name=f"casscade-{d.name}", daemon=True)
+            for d in self._destinations
+        ]  # fmt: skip
+        for worker in workers:
+            worker.start()
+        try:
+            while not done():
+                if between_polls is not None:
+                    between_polls()
+                self._refresh_schema()
+                self._clean_up()
+                self.telemetry.heartbeat()
+                if failure:
+                    raise failure[0]
+                sleep(interval)
+        finally:
+            stopped.set()
+            for worker in workers:
+                worker.join()
+
+    def _destination_loop(
+        self,
+        destination: _Destination,
+        done: Callable[[], bool],
+        sleep: Callable[[float], object],
+        failure: list[BaseException],
+    ) -> None:
+        """One destination's own loop (a thread): a slow or failing destination never holds
+        the others back. A corrupt segment stops the agent (through `failure`)."""
+        interval = self.config.source.poll_interval_ms / 1000
+        while not done():
+            stats = PollStats()
+            try:
+                self._poll_one(destination, stats)
+            except CorruptLogError as exc:
+                failure.append(exc)
+                return
+            waiting = destination.retry_at - self._clock()
+            if destination.failed is not None or waiting > 0:
+                sleep(min(max(waiting, interval), 1.0))
+            elif stats.mutations == 0:
                 sleep(interval)
 
 

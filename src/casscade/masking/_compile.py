@@ -12,6 +12,7 @@ caller hands in through a `TokenContext` for the duration of one call.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import TypeAlias, cast
 
@@ -31,13 +32,11 @@ from casscade.masking.strategies import (
 ValueFn: TypeAlias = Callable[[object], object]
 
 
-class TokenContext:
-    """Where the tokens of the current call go; None outside `mask_event`."""
+class TokenContext(threading.local):
+    """Where the tokens of the current call go; None outside `mask_event`. Per thread, so
+    one masker serves the agent's destination threads."""
 
-    __slots__ = ("entries",)
-
-    def __init__(self) -> None:
-        self.entries: VaultEntries | None = None
+    entries: VaultEntries | None = None
 
 
 class Compiler:

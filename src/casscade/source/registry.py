@@ -14,6 +14,7 @@ one read, not one per entry.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class SchemaRegistry:
     _last_refresh: float = field(default=float("-inf"))
     # (table id, column) pairs the current snapshot was read for and still does not know.
     _confirmed_unknown: set[tuple[object, str | None]] = field(default_factory=set)
+    # Decoding runs in one thread per destination: one schema read at a time.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def snapshot(self) -> SchemaSnapshot:
@@ -57,9 +60,10 @@ class SchemaRegistry:
 
     def refresh(self) -> SchemaSnapshot:
         """Read the schema now and make it current."""
-        self._snapshot = build_snapshot(self.read())
-        self._last_refresh = self.clock()
-        self._confirmed_unknown.clear()
+        with self._lock:
+            self._snapshot = build_snapshot(self.read())
+            self._last_refresh = self.clock()
+            self._confirmed_unknown.clear()
         self.refreshes += 1
         return self._snapshot
 
@@ -77,14 +81,21 @@ class SchemaRegistry:
         )
         if not isinstance(record, UnknownSchema):
             return record
-        if (record.table_id, record.column) in self._confirmed_unknown:
+        with self._lock:
+            # Another thread may have read the schema meanwhile.
+            record = decode_mutation(
+                payload, self.snapshot, position=position, payload_offset=payload_offset
+            )
+            if not isinstance(record, UnknownSchema):
+                return record
+            if (record.table_id, record.column) in self._confirmed_unknown:
+                return record
+            wait = self.min_refresh_interval_s - (self.clock() - self._last_refresh)
+            if wait > 0:
+                self.sleep(wait)
+            record = decode_mutation(
+                payload, self.refresh(), position=position, payload_offset=payload_offset
+            )
+            if isinstance(record, UnknownSchema):
+                self._confirmed_unknown.add((record.table_id, record.column))
             return record
-        wait = self.min_refresh_interval_s - (self.clock() - self._last_refresh)
-        if wait > 0:
-            self.sleep(wait)
-        record = decode_mutation(
-            payload, self.refresh(), position=position, payload_offset=payload_offset
-        )
-        if isinstance(record, UnknownSchema):
-            self._confirmed_unknown.add((record.table_id, record.column))
-        return record
