@@ -1,0 +1,139 @@
+"""Catch-up into several destinations at once, each in its own thread (as `casscade run`).
+
+    .venv/bin/python benchmarks/together.py [--rows 20000] [--with-timescaledb]
+
+Writes `--rows` changes into a 10-column CDC table of the local stack's Cassandra, then runs
+the agent's threaded loop with PostgreSQL and ClickHouse (and TimescaleDB if asked) from empty
+destinations until every one has applied every change. Prints and writes to
+benchmarks/results/together.json the time until each destination had everything and its
+changes per second; issue #4's goal is 20,000 changes/s into PostgreSQL and ClickHouse at
+once. Not a test: nothing fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from casscade.cli.stack import build_settings
+from casscade.config.models import AgentConfig
+from casscade.engine.agent import Agent
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
+from casscade.stack.manager import Stack
+
+HERE = Path(__file__).resolve().parent
+KEYSPACE = "bench_together"
+
+
+def _write(session: Any, table: str, rows: int) -> None:  # noqa: ANN401 - driver session
+    from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
+
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    session.execute(
+        f"CREATE TABLE {KEYSPACE}.{table} (id int, seq int, a text, b bigint, c double, "
+        "d boolean, e uuid, f timestamp, g int, h text, PRIMARY KEY (id, seq)) WITH cdc = true"
+    )
+    insert = session.prepare(  # the table name is ours
+        f"INSERT INTO {KEYSPACE}.{table} (id, seq, a, b, c, d, e, f, g, h) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    params = [
+        (n % 500, n, f"name-{n}", n * 7, n / 3, n % 2 == 0, uuid.UUID(int=n + 1),
+         base + datetime.timedelta(seconds=n), n % 97, "x" * 20)
+        for n in range(rows)
+    ]  # fmt: skip
+    execute_concurrent_with_args(session, insert, params, concurrency=64)
+
+
+def _applied(agent: Agent) -> dict[str, float]:
+    text = generate_latest(agent.telemetry.metrics.registry).decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "casscade_destination_events_applied_total":
+                out[sample.labels["destination"]] = sample.value
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--with-timescaledb", action="store_true")
+    args = parser.parse_args()
+    stack = Stack(build_settings(Path(".stack")))
+    stack.up()
+    run = uuid.uuid4().hex[:6]
+    table = f"t_{run}"
+    pg, ts = stack.settings.postgres, stack.settings.timescaledb
+    destinations: list[dict[str, object]] = [
+        {"type": "postgres", "name": "postgres", "host": pg.host, "port": pg.port,
+         "database": pg.database, "user": pg.user, "password": pg.password,
+         "schema_prefix": f"t{run}_"},
+        {"type": "clickhouse", "name": "clickhouse", "dsn": stack.settings.clickhouse_dsn(),
+         "database_prefix": f"t{run}_"},
+    ]  # fmt: skip
+    if args.with_timescaledb:
+        destinations.append({
+            "type": "timescaledb", "name": "timescaledb", "host": ts.host, "port": ts.port,
+            "database": ts.database, "user": ts.user, "schema_prefix": f"t{run}_",
+            "prepared_statements": False,
+        })  # fmt: skip
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        _write(session, table, args.rows)
+        config = AgentConfig.model_validate(
+            {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
+                        "cleanup": "keep", "poll_interval_ms": 20},
+             "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
+             "batch": {"max_events": 2000}, "http": {"enabled": False}}
+        )  # fmt: skip
+        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+        stop = threading.Event()
+        arguments = {"should_stop": stop.is_set, "sleep": stop.wait}
+        loop = threading.Thread(target=agent.run, kwargs=arguments)
+        began = time.perf_counter()
+        done: dict[str, float] = {}
+        loop.start()
+        try:
+            while len(done) < len(destinations) and time.perf_counter() - began < 600:
+                for name, count in _applied(agent).items():
+                    if count >= args.rows and name not in done:
+                        done[name] = time.perf_counter() - began
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            loop.join()
+            agent.close()
+    figures = {
+        "benchmark": "together",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "rows": args.rows,
+        "destinations": {
+            name: {"seconds": round(s, 2), "events_per_s": round(args.rows / s)}
+            for name, s in done.items()
+        },
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "together.json").write_text(json.dumps(figures, indent=2), "utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
