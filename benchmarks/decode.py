@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/decode.py --record      # once: write ~100 MB of segments
     .venv/bin/python benchmarks/decode.py               # decode them, print and save figures
+    .venv/bin/python benchmarks/decode.py --runs 5      # best and median of five runs
 
 Recording starts its own Cassandra 5.0.9 node (ports 9342/7300/7499, periodic sync, 16 MiB
 segments) in benchmarks/data/node, writes a mixed workload (a 10-column row table, a time
@@ -23,6 +24,7 @@ import json
 import platform
 import random
 import resource
+import statistics
 import sys
 import time
 import uuid
@@ -177,10 +179,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="record the workload first")
     parser.add_argument("--target-mb", type=int, default=110, help="segment MB to record")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="decode this many times; report the best and median"
+    )
     args = parser.parse_args()
     if args.record:
         record(args.target_mb)
-    figures = decode()
+    # Timings on a shared machine are noisy: the figures are those of the fastest run, and
+    # every run's mutations/s is listed with their median.
+    runs = [decode() for _ in range(max(1, args.runs))]
+    figures = max(runs, key=lambda run: run["mutations_per_s"])
+    rates = [run["mutations_per_s"] for run in runs]
+    figures["runs_mutations_per_s"] = rates
+    figures["median_mutations_per_s"] = round(statistics.median(rates))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "decode.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
     for key, value in figures.items():

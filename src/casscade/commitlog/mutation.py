@@ -14,10 +14,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from casscade.commitlog._fastpath import decode_common, visible_cells
 from casscade.commitlog.errors import CorruptSegmentError
 from casscade.commitlog.position import Position
 from casscade.commitlog.reader import Cursor, to_i64
 from casscade.commitlog.records import (
+    DELETION_TIME_EPOCH_S,
+    NO_TIMESTAMP,
+    TIMESTAMP_EPOCH_US,
     BoundKind,
     Cell,
     CellFlag,
@@ -36,7 +40,13 @@ from casscade.commitlog.records import (
     Unfiltered,
     UnknownSchema,
 )
-from casscade.commitlog.schema import ColumnSchema, DroppedColumn, SchemaSnapshot, TableSchema
+from casscade.commitlog.schema import (
+    ColumnSchema,
+    HeaderColumn,
+    SchemaSnapshot,
+    TableSchema,
+    resolve_header,
+)
 from casscade.commitlog.types import ValueDecodeError
 
 __all__ = [
@@ -53,13 +63,9 @@ __all__ = [
     "SkippedMutation",
     "UnknownSchema",
     "decode_mutation",
+    "decode_mutation_generic",
 ]
 
-# EncodingStats.TIMESTAMP_EPOCH / DELETION_TIME_EPOCH: 2015-09-22T00:00:00Z in µs and s.
-TIMESTAMP_EPOCH_US = 1442880000000000
-DELETION_TIME_EPOCH_S = 1442880000
-# DeletionTime.LIVE.markedForDeleteAt: "no deletion" where the format needs a deletion time.
-NO_TIMESTAMP = -(1 << 63)
 _U32_MASK = 0xFFFFFFFF
 _MAX_CLUSTERING_BATCH = 32
 
@@ -90,9 +96,6 @@ class _UnknownColumnError(Exception):
         super().__init__(table_id, column)
         self.table_id = table_id
         self.column = column
-
-
-HeaderColumn = ColumnSchema | DroppedColumn
 
 
 @dataclass(slots=True)
@@ -144,6 +147,33 @@ def decode_mutation(
 
     Raises:
         DecodeError: the bytes do not follow the format (with the exact offset).
+    """
+    # The common shapes take the specialised path; it returns None for everything else and
+    # for anything malformed, which the generic path then decodes or reports.
+    decoded = decode_common(payload, schema, position, include_non_cdc=include_non_cdc)
+    if decoded is not None:
+        return decoded
+    return decode_mutation_generic(
+        payload,
+        schema,
+        position=position,
+        payload_offset=payload_offset,
+        include_non_cdc=include_non_cdc,
+    )
+
+
+def decode_mutation_generic(
+    payload: bytes | memoryview,
+    schema: SchemaSnapshot,
+    *,
+    position: Position,
+    payload_offset: int = 0,
+    include_non_cdc: bool = False,
+) -> MutationRecord:
+    """`decode_mutation` without the specialised path: every shape, every error.
+
+    The reference the specialised path (`casscade.commitlog._fastpath`) is tested against;
+    arguments, result and errors as for `decode_mutation`.
     """
     cur = Cursor(payload, base=payload_offset, segment_id=position.segment_id)
     count = cur.vint32()
@@ -229,10 +259,11 @@ def _read_columns(cur: Cursor, table: TableSchema) -> list[HeaderColumn]:
         end = start + len(raw)
         if buf[start:end] == raw:
             cur.pos = end
-            return remembered
+            return remembered.columns
     columns = _parse_columns(cur, table)
     recent = table.recent_headers
-    recent.insert(0, (bytes(buf[start : cur.pos]), columns))
+    # Resolved once per list: the specialised path matches the same bytes and reuses it.
+    recent.insert(0, (bytes(buf[start : cur.pos]), resolve_header(columns)))
     del recent[_RECENT_HEADERS:]
     return columns
 
@@ -370,7 +401,7 @@ def _decode_row(
         is_static=clustering is None,
         liveness=liveness,
         deletion=deletion,
-        cells=tuple(_visible(cells, table)),
+        cells=tuple(visible_cells(cells, table.dropped)),
         complex_deletions=tuple(complex_deletions),
     )
 
@@ -418,18 +449,6 @@ def _read_complex_column(
                         continue
             cur.pos = pos
         cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=True))
-
-
-def _visible(cells: list[Cell], table: TableSchema) -> list[Cell]:
-    """Drop cells of dropped columns written at or before the drop, as Cassandra does."""
-    if not table.dropped:
-        return cells
-    out = []
-    for cell in cells:
-        dropped = table.dropped.get(cell.column)
-        if dropped is None or cell.timestamp_us > dropped.dropped_time_us:
-            out.append(cell)
-    return out
 
 
 def _read_subset(cur: Cursor, columns: list[HeaderColumn]) -> list[HeaderColumn]:

@@ -34,6 +34,23 @@ def to_i64(value: int) -> int:
     return value - (1 << 64) if value >> 63 else value
 
 
+def vint_at(buf: bytes, pos: int) -> tuple[int, int]:
+    """The unsigned vint at `pos` and the offset after it, for callers that bound-check.
+
+    Raises:
+        IndexError: `buf` ends before the vint does (no DecodeError: the caller, which
+            reads without a Cursor, decides what a short buffer means).
+    """
+    first = buf[pos]
+    if first < 0x80:
+        return first, pos + 1
+    extra = 8 - (first ^ 0xFF).bit_length()
+    end = pos + 1 + extra
+    if end > len(buf):
+        raise IndexError(end)
+    return int.from_bytes(buf[pos:end], "big") & _VINT_MASKS[extra], end
+
+
 class Cursor:
     """Reads one mutation's bytes front to back.
 

@@ -17,6 +17,12 @@ from typing import NamedTuple
 
 from casscade.commitlog.position import Position
 
+# EncodingStats.TIMESTAMP_EPOCH / DELETION_TIME_EPOCH: 2015-09-22T00:00:00Z in µs and s.
+TIMESTAMP_EPOCH_US = 1442880000000000
+DELETION_TIME_EPOCH_S = 1442880000
+# DeletionTime.LIVE.markedForDeleteAt: "no deletion" where the format needs a deletion time.
+NO_TIMESTAMP = -(1 << 63)
+
 
 class PartitionFlag(IntFlag):
     """PartitionUpdate flags byte (UnfilteredRowIteratorSerializer, 5.0)."""

@@ -114,13 +114,59 @@ class TableSchema:
     # The serialized column lists seen last for this table and what they resolved to. Most
     # mutations of a table repeat one of a few lists, and comparing bytes is far cheaper than
     # parsing names. A memo only: it never changes what is decoded. Bounded by the decoder.
-    recent_headers: list[tuple[bytes, list[ColumnSchema | DroppedColumn]]] = field(
+    recent_headers: list[tuple[bytes, ResolvedHeader]] = field(
         compare=False, repr=False, default_factory=list
     )
+    # What the specialised decoder needs of each clustering column (fixed length, decoder), in
+    # order; derived from `clustering`.
+    clustering_specs: tuple[tuple[int | None, Decoder], ...] = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        specs = tuple((c.fixed_length, c.decode) for c in self.clustering)
+        object.__setattr__(self, "clustering_specs", specs)  # frozen: set once, here
 
     @property
     def qualified_name(self) -> str:
         return f"{self.keyspace}.{self.name}"
+
+
+HeaderColumn = ColumnSchema | DroppedColumn
+
+# One column of a serialization header as the decoder's cell loop reads it: the column name,
+# its fixed value length (None if length-prefixed), its value decoder, and for a multi-cell
+# column its (path, value) decoder (None for a simple column).
+CellSpec = tuple[str, int | None, Decoder, ComplexCellDecoder | None]
+
+
+@dataclass(slots=True, eq=False)
+class ResolvedHeader:
+    """One serialized column list of a table, resolved once and reused while it repeats.
+
+    Built by the decoder the first time it meets the list and remembered in
+    `TableSchema.recent_headers`; the specialised decoder reads `specs` instead of the
+    columns' attributes in its cell loop.
+
+    Attributes:
+        columns: the header's columns, in header order.
+        specs: the same columns as `CellSpec` tuples.
+        subsets: memo of the specs of rows carrying only some of the columns, by the bitmap of
+            missing columns the row writes (headers of fewer than 64 columns only).
+    """
+
+    columns: list[HeaderColumn]
+    specs: tuple[CellSpec, ...]
+    subsets: dict[int, tuple[CellSpec, ...]] = field(default_factory=dict)
+
+
+def resolve_header(columns: list[HeaderColumn]) -> ResolvedHeader:
+    """Precompute the `CellSpec` of each column of a serialization header."""
+    specs = tuple(
+        (c.name, c.fixed_length, c.decode, c.decode_cell if c.is_multi_cell else None)
+        for c in columns
+    )
+    return ResolvedHeader(columns, specs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,10 @@ _MARKER = struct.Struct(">iI")
 _I32 = struct.Struct(">i")
 _U32 = struct.Struct(">I")
 _ENTRY_OVERHEAD = 12
+_unpack_i32 = _I32.unpack_from
+_unpack_u32 = _U32.unpack_from
+_crc32 = zlib.crc32
+_new = tuple.__new__
 # Cassandra's lower bound for a mutation's size (CommitLogReader: "size < 10" is corrupt).
 _MIN_ENTRY_SIZE = 10
 
@@ -210,26 +214,29 @@ class _Walker:
 def _entries(section: _Section, segment_id: int) -> list[LogEntry]:
     """Split a section's bytes into entries; raise DecodeError at the first bad one."""
     data, base = section.data, section.data_base
+    length = len(data)
     out: list[LogEntry] = []
     pos = 0
-    while pos < len(data):
-        if len(data) - pos < _I32.size:
+    while pos < length:
+        if length - pos < _I32.size:
             break  # a short tail: Cassandra stops reading this section
-        (size,) = _I32.unpack_from(data, pos)
+        size: int = _unpack_i32(data, pos)[0]
         if size == 0:
             break  # legacy end-of-segment marker
         if size < _MIN_ENTRY_SIZE:
             raise CorruptSegmentError(segment_id, base + pos, f"entry size {size}")
         end = pos + _ENTRY_OVERHEAD + size
-        if end > len(data):
+        if end > length:
             raise TruncatedSegmentError(segment_id, base + pos, "entry runs past its section")
-        size_crc = zlib.crc32(data[pos : pos + 4])
-        if size_crc != _U32.unpack_from(data, pos + 4)[0]:
+        size_crc = _crc32(data[pos : pos + 4])
+        if size_crc != _unpack_u32(data, pos + 4)[0]:
             raise CorruptSegmentError(segment_id, base + pos + 4, "entry size CRC mismatch")
-        payload = data[pos + 8 : pos + 8 + size]
-        if zlib.crc32(payload, size_crc) != _U32.unpack_from(data, pos + 8 + size)[0]:
-            raise CorruptSegmentError(segment_id, base + pos + 8 + size, "entry CRC mismatch")
-        out.append(LogEntry(segment_id, base + pos, base + end, payload))
+        payload = data[pos + 8 : end - 4]
+        if _crc32(payload, size_crc) != _unpack_u32(data, end - 4)[0]:
+            raise CorruptSegmentError(segment_id, base + end - 4, "entry CRC mismatch")
+        # One LogEntry per entry: built from a tuple in C, without the NamedTuple's
+        # Python-level __new__ (the same record).
+        out.append(_new(LogEntry, (segment_id, base + pos, base + end, payload)))
         pos = end
     return out
 

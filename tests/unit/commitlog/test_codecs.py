@@ -130,6 +130,18 @@ def test_decode_value_decimal_huge_unscaled_is_exact() -> None:
     assert decode_value(t("decimal"), data) == decimal.Decimal(f"{unscaled}E-3")
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 8, 9])
+@pytest.mark.parametrize("scale", [-(2**31), -7, 0, 2, 2**31 - 1])
+def test_decode_value_decimal_every_unscaled_size_is_exact(size: int, scale: int) -> None:
+    """Unscaled values of every size, at both ends of their range, keep value and exponent."""
+    bits = 8 * size
+    for unscaled in (-(1 << (bits - 1)), -1, 0, 1, (1 << (bits - 1)) - 1):
+        data = scale.to_bytes(4, "big", signed=True) + unscaled.to_bytes(size, "big", signed=True)
+        value = decode_value(t("decimal"), data)
+        assert isinstance(value, decimal.Decimal)
+        assert value.as_tuple() == decimal.Decimal(f"{unscaled}E{-scale}").as_tuple()
+
+
 @pytest.mark.parametrize(
     ("type_text", "expected"),
     [("text", ""), ("ascii", ""), ("blob", b"")]

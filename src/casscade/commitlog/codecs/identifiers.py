@@ -19,20 +19,22 @@ _IPV6 = ipaddress.IPv6Address
 
 # uuid.UUID.__init__ is pure Python with many argument checks and costs about half the time of
 # decoding a uuid cell. The 128-bit int needs none of them, so the object is built the way
-# UUID's own pickling support does, when the class has the slots this relies on (CPython 3.8+).
+# UUID's own pickling support does, when the class has the slots this relies on (CPython 3.8+),
+# writing the two slots through their descriptors (cheaper than object.__setattr__ by name).
 _FAST_UUID = {"int", "is_safe"} <= set(getattr(_UUID, "__slots__", ()))
 _new_object = object.__new__
-_set_attribute = object.__setattr__
+_set_int = _UUID.__dict__["int"].__set__ if _FAST_UUID else None
+_set_is_safe = _UUID.__dict__["is_safe"].__set__ if _FAST_UUID else None
 _UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 
 
 def uuid_from_int(value: int) -> uuid.UUID:
     """A `uuid.UUID` from its 128-bit value, equal to `uuid.UUID(int=value)`."""
-    if not _FAST_UUID:
+    if _set_int is None or _set_is_safe is None:
         return _UUID(int=value)
-    made = _new_object(_UUID)
-    _set_attribute(made, "int", value)
-    _set_attribute(made, "is_safe", _UNKNOWN_SAFETY)
+    made: uuid.UUID = _new_object(_UUID)
+    _set_int(made, value)
+    _set_is_safe(made, _UNKNOWN_SAFETY)
     return made
 
 

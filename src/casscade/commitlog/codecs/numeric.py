@@ -11,6 +11,7 @@ Pure: bytes in, a Python value out; errors are `ValueDecodeError`.
 from __future__ import annotations
 
 import decimal
+import struct
 
 from casscade.commitlog.codecs._wire import (
     F32,
@@ -31,6 +32,14 @@ _unpack_i64 = I64.unpack
 _unpack_f32 = F32.unpack
 _unpack_f64 = F64.unpack
 _unpack_scale = I32.unpack_from
+# Decimals by total size: the scale and an unscaled value of 1, 2, 4 or 8 bytes in one unpack.
+# A big-endian two's-complement varint of those sizes is exactly a signed struct integer,
+# and one unpack is cheaper than `int.from_bytes(..., signed=True)` (its keyword argument
+# alone costs ~90 ns).
+_DECIMAL_LAYOUTS = {
+    4 + size: struct.Struct(f">i{code}").unpack
+    for size, code in ((1, "b"), (2, "h"), (4, "i"), (8, "q"))
+}
 
 # A context that never rounds: scaleb under it is exact for any unscaled value and any
 # 32-bit scale, unlike the default 28-digit context.
@@ -92,8 +101,12 @@ def decode_decimal(data: Buffer) -> decimal.Decimal | None:
     The result keeps the scale as its exponent (`00 00 00 02 30 39` is `Decimal('123.45')`).
     """
     size = len(data)
+    unpack = _DECIMAL_LAYOUTS.get(size)
+    if unpack is not None:
+        scale, unscaled = unpack(data)
+        return decimal.Decimal(unscaled).scaleb(-scale, _EXACT)
     if size > 4:
-        scale: int = _unpack_scale(data)[0]
+        scale = _unpack_scale(data)[0]
         unscaled = int.from_bytes(data[4:], "big", signed=True)
         return decimal.Decimal(unscaled).scaleb(-scale, _EXACT)
     if size == 0:
