@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from casscade.commitlog.schema import ColumnKind, ColumnSchema, TableSchema
+from casscade.commitlog.types import NativeName, NativeType
 
 
 class UnsupportedColumnError(ValueError):
@@ -20,12 +21,18 @@ def key_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
     return table.partition_key + table.clustering
 
 
+def is_counter(column: ColumnSchema) -> bool:
+    """Whether the column is a counter (kept as its nodes' shards, like elements)."""
+    t = column.cql_type
+    return isinstance(t, NativeType) and t.name is NativeName.COUNTER
+
+
 def regular_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
-    """The regular (non-key, non-static) single-cell columns, by name."""
+    """The regular (non-key, non-static) single-cell columns but counters, by name."""
     return tuple(
         sorted(
             (c for c in table.columns.values()
-             if c.kind is ColumnKind.REGULAR and not c.is_multi_cell),
+             if c.kind is ColumnKind.REGULAR and not c.is_multi_cell and not is_counter(c)),
             key=lambda c: c.name,
         )
     )  # fmt: skip
@@ -40,13 +47,15 @@ def static_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
 
 
 def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
-    """The regular multi-cell columns (non-frozen collections and UDTs), by name."""
+    """The regular columns kept element by element, by name: non-frozen collections and
+    UDTs (an element or field each), and counters (a shard per node that counted)."""
     return tuple(
         sorted(
-            (c for c in table.columns.values() if c.kind is ColumnKind.REGULAR and c.is_multi_cell),
+            (c for c in table.columns.values()
+             if c.kind is ColumnKind.REGULAR and (c.is_multi_cell or is_counter(c))),
             key=lambda c: c.name,
         )
-    )
+    )  # fmt: skip
 
 
 def check_supported(

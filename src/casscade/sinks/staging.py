@@ -18,8 +18,9 @@ it already holds. Pure: events and a TombstoneIndex in, staged rows out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from casscade.commitlog.codecs.counter import CounterContext
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
 from casscade.sinks.ranges import TombstoneIndex, covers
 
@@ -108,6 +109,7 @@ def stage(
     key_width: int,
     tombstones: TombstoneIndex,
     descending: list[bool],
+    counters: frozenset[str] = frozenset(),
 ) -> Staged:
     """Fold the events of one table (in any order) into staged rows and deletions.
 
@@ -117,6 +119,9 @@ def stage(
         tombstones: the table's stored partition and range deletions for the batch's
             partitions; the batch's own are added to it.
         descending: per clustering column, whether it is declared DESC.
+        counters: the counter columns: each node's shard becomes an element (path: the
+            node's counter id, value: its running count), and a deleted counter a deletion
+            of the whole column; the destination sums the live shards.
     """
     staged = Staged()
     for event in events:
@@ -124,7 +129,7 @@ def stage(
             if event.op is Op.UPSERT:
                 _stage_static(staged, event, tombstones)
         elif event.op is Op.UPSERT:
-            _stage_upsert(staged, event, key_width, tombstones)
+            _stage_upsert(staged, _as_shards(event, counters), key_width, tombstones)
         elif event.op is Op.DELETE_ROW:
             key = (*event.partition_key, *event.clustering)
             row = staged.row(key, len(event.partition_key))
@@ -165,6 +170,23 @@ def _stage_upsert(
     if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
         row.row_timestamp_us = ts
         row.row_expires_at_s = event.row_expires_at_s
+
+
+def _as_shards(event: ChangeEvent, counters: frozenset[str]) -> ChangeEvent:
+    """Counter cells as shard elements; a deleted counter as a whole-column deletion."""
+    if not counters or not any(c.column in counters for c in event.cells):
+        return event
+    cells: list[CellChange] = []
+    deletions = list(event.collection_deletions)
+    for cell in event.cells:
+        if cell.column not in counters:
+            cells.append(cell)
+        elif cell.is_tombstone or not isinstance(cell.value, CounterContext):
+            deletions.append((cell.column, cell.timestamp_us))
+        else:
+            cells += [CellChange(cell.column, shard.count, cell.timestamp_us,
+                                 path=shard.counter_id) for shard in cell.value.shards]  # fmt: skip
+    return replace(event, cells=tuple(cells), collection_deletions=tuple(deletions))
 
 
 def _state_of(cell: CellChange) -> StagedCell:

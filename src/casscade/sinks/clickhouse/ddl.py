@@ -31,7 +31,7 @@ from casscade.commitlog.types import (
     UdtType,
     VectorType,
 )
-from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
+from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError, is_counter
 
 __all__ = ["ClickHouseLayout", "UnsupportedColumnError", "ch_type", "create_statements", "quote"]
 
@@ -199,6 +199,8 @@ def _collection_json(column: ColumnSchema, live: str) -> str:
     Elements are (column, path, sort, value, ts, exp, tomb) tuples; `path` and `value` hold
     JSON text already, so the collection is built by concatenation."""
     t = column.cql_type
+    if is_counter(column):  # the live shards' counts, one per node that counted
+        return f"arraySum(arrayMap(x -> toInt64(assumeNotNull(x.4)), {live}))"
     if isinstance(t, ListType):
         items = f"arrayMap(x -> ifNull(x.4, 'null'), arraySort(x -> (x.3, x.2), {live}))"
         return f"concat('[', arrayStringConcat({items}, ','), ']')"

@@ -40,7 +40,7 @@ from casscade.commitlog.types import (
     UdtType,
     VectorType,
 )
-from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError
+from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError, is_counter
 from casscade.sinks.values import json_value, time_ns
 
 MIN_TS = -(1 << 63)
@@ -250,13 +250,17 @@ def _with_statics(layout: TableLayout, rows: str, columns: list[str], now: str) 
 
 def _view_type(column: ColumnSchema) -> str:
     """The type a column has in the view (collections are built as jsonb)."""
+    if is_counter(column):
+        return "bigint"
     return "jsonb" if column.is_multi_cell else pg_type(column)
 
 
 def _collection(layout: TableLayout, column: ColumnSchema, now: str) -> str:
     """The live elements of a non-frozen collection or UDT as JSON (NULL when none)."""
     t = column.cql_type
-    if isinstance(t, SetType):
+    if is_counter(column):  # the live shards' counts, one per node that counted
+        aggregate = "sum((e.value)::bigint)::bigint"
+    elif isinstance(t, SetType):
         aggregate = "jsonb_agg(e.path::jsonb ORDER BY e.sort, e.path)"
     elif isinstance(t, ListType):
         aggregate = "jsonb_agg(e.value ORDER BY e.sort, e.path)"
