@@ -65,6 +65,16 @@ class SourceUnavailableError(CasscadeError):
         return f"cassandra at {self.address} is unreachable: {self.problem}"
 
 
+class SourceRefusedError(SourceUnavailableError):
+    """The source node answered but refused the connection: credentials or TLS.
+
+    Retrying cannot help until the configuration changes. Attributes as in the parent class.
+    """
+
+    def __str__(self) -> str:
+        return f"cassandra at {self.address} refused the connection: {self.problem}"
+
+
 class SinkError(CasscadeError):
     """A destination could not apply a batch.
 

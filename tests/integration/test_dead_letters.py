@@ -19,7 +19,7 @@ import psycopg
 
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent
-from casscade.engine.deadletters import DeadLetterStore
+from casscade.engine.deadletters import DeadLetter, DeadLetterStore
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
@@ -58,6 +58,11 @@ dead_letters: {{directory: {tmp_path}/dlq}}
         encoding="utf-8",
     )
     return path
+
+
+def _id(letter: DeadLetter) -> int:
+    """The row id (the partition key) of a dead letter's event."""
+    return int(str(letter.event.partition_key[0]))
 
 
 def _write(session: object, table: str) -> None:
@@ -123,8 +128,8 @@ def test_poison_events_become_dead_letters_and_replay_after_the_fix(
         assert dead == {f"pg-{table}": 3, f"ch-{table}": 1}
 
         store = DeadLetterStore(tmp_path / "dlq")
-        pg_letters = {letter.event.partition_key[0]: letter for letter in store.list(f"pg-{table}")}
-        ch_letters = {letter.event.partition_key[0]: letter for letter in store.list(f"ch-{table}")}
+        pg_letters = {_id(letter): letter for letter in store.list(f"pg-{table}")}
+        ch_letters = {_id(letter): letter for letter in store.list(f"ch-{table}")}
         assert sorted(pg_letters) == [100, 101, 102]
         assert sorted(ch_letters) == [101]  # ClickHouse holds NUL characters
         assert "0x00" in pg_letters[100].error
@@ -150,7 +155,7 @@ def test_poison_events_become_dead_letters_and_replay_after_the_fix(
                              "--destination", f"pg-{table}", env=env)  # fmt: skip
         assert replayed.returncode == 1  # NUL and year 10000 still cannot go in
         assert "replayed 1 of 3" in replayed.stdout
-        left = {letter.event.partition_key[0]: letter for letter in store.list(f"pg-{table}")}
+        left = {_id(letter): letter for letter in store.list(f"pg-{table}")}
         assert sorted(left) == [100, 101]
         assert all(letter.attempts == 2 for letter in left.values())
         with psycopg.connect(stack.settings.postgres.dsn()) as conn:

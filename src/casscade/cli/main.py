@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from casscade import __version__
-from casscade.cli import decode, demo, dlq, protect, run, stack
+from casscade.cli import decode, demo, dlq, offsets, protect, run, schema, stack, status
 from casscade.errors import CasscadeError, ConfigError
 
 EXIT_FAILURE = 1
@@ -37,6 +37,9 @@ app.command("check-config")(run.check_config)
 app.add_typer(dlq.app, name="dlq")
 app.command("audit")(protect.audit)
 app.command("detokenize")(protect.detokenize)
+app.command("status")(status.status)
+app.add_typer(offsets.app, name="offsets")
+app.command("config-schema")(schema.config_schema)
 
 
 def _version(value: bool) -> None:

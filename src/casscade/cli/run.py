@@ -17,9 +17,10 @@ from casscade.config.load import check_config as validate_config
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
+from casscade.engine.connectivity import check_destination
 from casscade.engine.masking import masking_for
 from casscade.engine.verify import TableReport, verify_destination
-from casscade.errors import CasscadeError, ConfigError, SourceUnavailableError
+from casscade.errors import CasscadeError, ConfigError, SinkError
 from casscade.observability import (
     StatusServer,
     Telemetry,
@@ -27,6 +28,7 @@ from casscade.observability import (
     configure_logging,
     resolve_token,
 )
+from casscade.source.connection import NodeLogin, connect_node, tls_context
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 
@@ -37,23 +39,26 @@ ConfigOption = typer.Option(..., "--config", "-c", help="The agent's YAML config
 
 
 def cassandra_session(config: AgentConfig) -> tuple[object, object]:
-    """A cassandra-driver cluster and session for the configured node."""
-    from cassandra import DriverException  # noqa: PLC0415 - heavy import
-    from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415
-    from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415
+    """A cassandra-driver cluster and session for the configured node (its login and client
+    encryption from `source.cassandra`).
 
+    Raises:
+        ConfigError: a TLS file cannot be used.
+        SourceRefusedError: wrong credentials, or the node's certificate is not trusted.
+        SourceUnavailableError: the node cannot be reached.
+    """
+    return connect_node(node_login(config))
+
+
+def node_login(config: AgentConfig) -> NodeLogin:
+    """How to reach and log into the configured node (reads the TLS files it names)."""
     source = config.source.cassandra
-    auth = None
-    if source.username is not None:
-        password = source.password.get_secret_value() if source.password else ""
-        auth = PlainTextAuthProvider(username=source.username, password=password)
-    cluster = Cluster([source.host], port=source.port, auth_provider=auth, protocol_version=5)
-    try:
-        return cluster, cluster.connect()
-    except (NoHostAvailable, DriverException, OSError) as exc:
-        cluster.shutdown()
-        address = f"{source.host}:{source.port}"
-        raise SourceUnavailableError(address, str(exc).splitlines()[0][:300]) from exc
+    context = None
+    if source.tls is not None:
+        tls = source.tls
+        context = tls_context(tls.ca_file, tls.cert_file, tls.key_file, verify=tls.verify)
+    password = "" if source.password is None else source.password.get_secret_value()
+    return NodeLogin(source.host, source.port, source.username, password, context)
 
 
 def run(
@@ -129,7 +134,8 @@ def _run_once(agent: Agent) -> None:
     )
     problems = {**stats.unavailable, **agent.failed}
     for name, problem in sorted(problems.items()):
-        console.print(f"destination {name} not updated: {problem}", markup=False)
+        # One line however long (no wrapping at the terminal width): it is the error.
+        console.print(f"destination {name} not updated: {problem}", markup=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
 
@@ -212,12 +218,21 @@ def _differs(report: TableReport) -> str:
     return text
 
 
-def check_config(config_path: Path = ConfigOption) -> None:
+def check_config(
+    config_path: Path = ConfigOption,
+    connect: bool = typer.Option(
+        False, "--connect", help="Also log into the Cassandra node and every destination."
+    ),
+) -> None:
     """Validate a configuration file and print every problem with its place in the file.
 
-    Exit code 2 when there is a problem. Examples:
+    Exit code 2 when there is a problem. With --connect, also connect to the Cassandra node
+    and to each destination with the file's credentials and TLS settings, one line each;
+    exit code 1 when one cannot be reached or refuses. Examples:
 
         casscade check-config --config casscade.yaml
+
+        casscade check-config --config casscade.yaml --connect
     """
     config, problems = validate_config(config_path)
     if config is None:
@@ -228,4 +243,28 @@ def check_config(config_path: Path = ConfigOption) -> None:
     console.print(
         f"{config_path}: valid: {len(config.tables)} tables, destinations {destinations}",
         markup=False,
+        soft_wrap=True,
     )
+    if connect and not _connections_work(config):
+        raise typer.Exit(1)
+
+
+def _connections_work(config: AgentConfig) -> bool:
+    """Connect to the node and every destination; print one line for each."""
+    works = True
+    source = config.source.cassandra
+    try:
+        cluster, _ = cassandra_session(config)
+        cluster.shutdown()  # type: ignore[attr-defined]
+        console.print(f"cassandra at {source.host}:{source.port}: connected", markup=False)
+    except CasscadeError as exc:  # refused, unreachable, or a TLS file that cannot be used
+        err.print(f"error: {exc}", markup=False)
+        works = False
+    for destination in config.destinations:
+        try:
+            check_destination(destination)
+            console.print(f"destination {destination.name}: connected", markup=False)
+        except SinkError as exc:
+            err.print(f"error: {exc}", markup=False)
+            works = False
+    return works

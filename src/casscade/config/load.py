@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from casscade.config.models import AgentConfig
+from casscade.config.problems import validation_problems
 from casscade.errors import ConfigError
 
 
@@ -52,20 +53,29 @@ def check_config(
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return None, [ConfigError(str(path), f"cannot read: {exc.strerror}")]
+    except UnicodeDecodeError as exc:
+        return None, [ConfigError(str(path), f"not UTF-8 text (byte {exc.start})")]
     except yaml.YAMLError as exc:
-        return None, [ConfigError(str(path), f"not valid YAML: {str(exc).splitlines()[0]}")]
+        return None, [ConfigError(str(path), _yaml_problem(exc))]
     if not isinstance(raw, dict):
         return None, [ConfigError(str(path), "expected a mapping at the top level")]
     problems: list[ConfigError] = []
-    resolved = _resolve_secrets(raw, env, where="", problems=problems)
+    resolved = _resolve_secrets(raw, env, where=f"{path}: ", problems=problems)
     try:
         config = AgentConfig.model_validate(resolved)
     except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(item) for item in error["loc"]) or "config"
-            problems.append(ConfigError(f"{path}: {where}", error["msg"]))
+        for where, problem in validation_problems(exc, resolved):
+            problems.append(ConfigError(f"{path}: {where}", problem))
         return None, problems
     return (None, problems) if problems else (config, [])
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line, with the line and column where the parser gave up."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return f"not valid YAML: {str(exc).splitlines()[0]}"
 
 
 # Settings that hold secrets: never literal in the file, always `<name>_env` or `<name>_file`.
@@ -93,6 +103,8 @@ def _resolve_secrets(
             problems.append(
                 ConfigError(here, f"secrets do not go in the file: use {key}_env or {key}_file")
             )
+        elif secret in SECRET_KEYS and source == "file" and f"{secret}_env" in node:
+            problems.append(ConfigError(here, f"give {secret}_env or {secret}_file, not both"))
         elif secret in SECRET_KEYS and source == "env":
             if str(value) in env:
                 out[secret] = env[str(value)]
@@ -103,6 +115,8 @@ def _resolve_secrets(
                 out[secret] = Path(str(value)).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 problems.append(ConfigError(here, f"cannot read {value}: {exc.strerror}"))
+            except UnicodeDecodeError:
+                problems.append(ConfigError(here, f"{value} is not UTF-8 text"))
         else:
             out[key] = _resolve_secrets(value, env, where=f"{here}.", problems=problems)
     return out

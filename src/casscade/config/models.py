@@ -14,8 +14,17 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from casscade.config.problems import FieldError
+from casscade.config.security import (
+    CassandraTls,
+    SslMode,
+    check_clickhouse_tls,
+    check_libpq_tls,
+    libpq_value,
+)
 from casscade.masking.rules import MaskingConfig
 from casscade.observability.config import HttpConfig, TracingConfig
+from casscade.sinks.clickhouse.client import ClientOptions
 
 _TABLE_NAME = r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"
 
@@ -29,6 +38,9 @@ class CassandraSource(BaseModel):
     port: int = Field(default=9042, ge=1, le=65535)
     username: str | None = None
     password: SecretStr | None = None
+    tls: CassandraTls | None = Field(
+        default=None, description="Client encryption (the node's client_encryption_options)."
+    )
 
 
 class SourceConfig(BaseModel):
@@ -55,6 +67,13 @@ class SourceConfig(BaseModel):
         description="Re-read system_schema this often (0: every poll) to see columns dropped "
         "and added again; new tables and columns are seen at once anyway.",
     )
+
+    @model_validator(mode="after")
+    def _archive_needs_dir(self) -> Self:
+        # Without a directory the agent would have nowhere to move segments to.
+        if self.cleanup == "archive" and self.archive_dir is None:
+            raise FieldError(("archive_dir",), "required with cleanup: archive")
+        return self
 
 
 Mode = Literal["mirror", "changelog"]
@@ -84,6 +103,19 @@ class PostgresDestination(BaseModel):
         default=None, description="Tables this destination gets; all configured ones if unset."
     )
     mode: Mode = Field(default="mirror", description=_MODE_HELP)
+    sslmode: SslMode = Field(
+        default="prefer", description="libpq's sslmode; verify-full checks the certificate."
+    )
+    sslrootcert: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the server's certificate."
+    )
+    sslcert: Path | None = Field(default=None, description="PEM client certificate.")
+    sslkey: Path | None = Field(default=None, description="The client certificate's key.")
+
+    @model_validator(mode="after")
+    def _tls_settings(self) -> Self:
+        check_libpq_tls(self.sslmode, self.sslrootcert, self.sslcert, self.sslkey)
+        return self
 
     def conninfo(self) -> str:
         """A libpq connection string (the password stays out of logs: see __repr__)."""
@@ -91,7 +123,10 @@ class PostgresDestination(BaseModel):
                  "user": self.user}  # fmt: skip
         if self.password is not None:
             parts["password"] = self.password.get_secret_value()
-        return " ".join(f"{k}='{v}'" for k, v in parts.items())
+        parts["sslmode"] = self.sslmode
+        files = {"sslrootcert": self.sslrootcert, "sslcert": self.sslcert, "sslkey": self.sslkey}
+        parts.update({k: str(v) for k, v in files.items() if v is not None})
+        return " ".join(f"{k}={libpq_value(v)}" for k, v in parts.items())
 
 
 class TimescaleDestination(PostgresDestination):
@@ -132,6 +167,27 @@ class ClickHouseDestination(BaseModel):
     database_prefix: str = ""
     tables: tuple[str, ...] | None = None
     mode: Mode = Field(default="mirror", description=_MODE_HELP)
+    username: str | None = Field(default=None, description="Server only: the ClickHouse user.")
+    password: SecretStr | None = None
+    ca_cert: Path | None = Field(
+        default=None, description="https: PEM file of the CA that signed the server's certificate."
+    )
+    client_cert: Path | None = Field(default=None, description="https: PEM client certificate.")
+    client_key: Path | None = Field(default=None, description="https: the client_cert's key.")
+    verify: bool = Field(default=True, description="https: check the server's certificate.")
+
+    @model_validator(mode="after")
+    def _server_settings(self) -> Self:
+        check_clickhouse_tls(self.dsn, {"username": self.username, "password": self.password,
+                             "ca_cert": self.ca_cert, "client_cert": self.client_cert,
+                             "client_key": self.client_key, "verify": self.verify})  # fmt: skip
+        return self
+
+    def client_options(self) -> ClientOptions:
+        """Credentials and TLS for clickhouse-connect (casscade.sinks.clickhouse.client)."""
+        password = None if self.password is None else self.password.get_secret_value()
+        return ClientOptions(self.username, password, self.ca_cert, self.client_cert,
+                             self.client_key, self.verify)  # fmt: skip
 
     @field_validator("dsn")
     @classmethod
@@ -206,6 +262,33 @@ class AgentConfig(BaseModel):
         if bad:
             raise ValueError(f"expected keyspace.table, got {', '.join(bad)}")
         return tables
+
+    @model_validator(mode="after")
+    def _destination_names_unique(self) -> Self:
+        # Positions are kept per destination name: two destinations sharing a name would
+        # overwrite each other's position.
+        seen: dict[str, int] = {}
+        for i, destination in enumerate(self.destinations):
+            if destination.name in seen:
+                raise FieldError(
+                    ("destinations", i, "name"),
+                    f"{destination.name} is already the name of "
+                    f"destinations.{seen[destination.name]} (names must be unique)",
+                )
+            seen[destination.name] = i
+        return self
+
+    @model_validator(mode="after")
+    def _destination_tables_configured(self) -> Self:
+        # The agent only reads the top-level tables; a destination's subset must come from them.
+        for i, destination in enumerate(self.destinations):
+            unknown = [t for t in destination.tables or () if t not in self.tables]
+            if unknown:
+                raise FieldError(
+                    ("destinations", i, "tables"),
+                    f"not in the top-level tables: {', '.join(unknown)}",
+                )
+        return self
 
     def tables_for(self, destination: Destination) -> tuple[str, ...]:
         """The tables a destination receives."""

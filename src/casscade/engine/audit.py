@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from casscade.config.models import AgentConfig, ClickHouseDestination, Destination
 from casscade.errors import SinkError
 from casscade.masking import AuditReport, AuditScanner
+from casscade.sinks.clickhouse.client import open_client
 from casscade.sinks.clickhouse.ddl import quote as ch_quote
 from casscade.sinks.clickhouse.sink import classify as classify_clickhouse
 from casscade.sinks.postgres.ddl import quote as pg_quote
@@ -51,11 +52,9 @@ def _rows(destination: Destination, table: str) -> Iterator[Mapping[str, object]
 def _clickhouse_rows(
     destination: ClickHouseDestination, keyspace: str, name: str
 ) -> Iterator[Mapping[str, object]]:
-    import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine when chDB
-
     view = f"{ch_quote(destination.database_prefix + keyspace)}.{ch_quote(name)}"
     try:
-        client = clickhouse_connect.get_client(dsn=destination.dsn)
+        client = open_client(destination.dsn, destination.client_options())
         try:
             yield from client.query(f"SELECT * FROM {view}").named_results()  # noqa: S608
         finally:

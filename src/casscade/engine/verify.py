@@ -34,10 +34,13 @@ from casscade.commitlog.types import (
 from casscade.config.models import ClickHouseDestination, Destination
 from casscade.events.model import CellChange, ChangeEvent, Op
 from casscade.masking import Masker, VaultEntries
+from casscade.sinks.clickhouse.client import open_client
 from casscade.sinks.clickhouse.ddl import ClickHouseLayout
 from casscade.sinks.clickhouse.ddl import quote as ch_quote
+from casscade.sinks.clickhouse.sink import classify as classify_clickhouse
 from casscade.sinks.postgres.ddl import TableLayout
 from casscade.sinks.postgres.ddl import quote as pg_quote
+from casscade.sinks.postgres.sink import classify as classify_postgres
 from casscade.sinks.values import json_value
 
 # How many differing keys a report names.
@@ -239,7 +242,11 @@ def verify_destination(
         return _verify_clickhouse(session, destination, tables, masker)
     prepare = 5 if destination.prepared_statements else None
     reports = []
-    with psycopg.connect(destination.conninfo(), prepare_threshold=prepare) as conn:
+    try:
+        connection = psycopg.connect(destination.conninfo(), prepare_threshold=prepare)
+    except psycopg.Error as exc:  # refused or unreachable: one line, not a traceback
+        raise classify_postgres(destination.name, exc) from exc
+    with connection as conn:
         for table in tables:
             view = TableLayout(table, destination.schema_prefix + table.keyspace).qualified()
 
@@ -258,9 +265,10 @@ def _verify_clickhouse(
     tables: Sequence[TableSchema],
     masker: Masker | None,
 ) -> list[TableReport]:
-    import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine when chDB
-
-    client = clickhouse_connect.get_client(dsn=destination.dsn)
+    try:
+        client = open_client(destination.dsn, destination.client_options())
+    except Exception as exc:  # clickhouse-connect and chDB raise their own types
+        raise classify_clickhouse(destination.name, exc) from exc
     reports = []
     try:
         for table in tables:

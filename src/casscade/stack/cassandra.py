@@ -12,6 +12,7 @@ import importlib.resources
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -170,6 +171,16 @@ def render_yaml(settings: CassandraSettings, layout: CassandraLayout) -> str:
     else:
         doc["authenticator"] = "AllowAllAuthenticator"
         doc["authorizer"] = "AllowAllAuthorizer"
+    if settings.client_tls is not None:
+        tls = settings.client_tls
+        doc["client_encryption_options"] = {
+            "enabled": True,
+            "optional": tls.optional,
+            "keystore": str(tls.keystore),
+            "keystore_password": tls.keystore_password,
+            "store_type": "PKCS12",
+            "require_client_auth": False,
+        }
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -399,6 +410,7 @@ class CassandraNode:
             contact_points=[self.settings.host],
             port=self.settings.native_port,
             auth_provider=auth,
+            ssl_context=self._stack_ssl_context(),
             execution_profiles={
                 EXEC_PROFILE_DEFAULT: ExecutionProfile(
                     load_balancing_policy=WhiteListRoundRobinPolicy([self.settings.host]),
@@ -409,6 +421,20 @@ class CassandraNode:
             connect_timeout=5,
             control_connection_timeout=5,
         )
+
+    def _stack_ssl_context(self) -> ssl.SSLContext | None:
+        """TLS for the stack's own connections to a node with client encryption.
+
+        Encrypted but unverified: this is the stack's readiness and setup connection to its
+        own loopback node, whose CA the settings do not know. The agent always verifies
+        (casscade.source.connection).
+        """
+        if self.settings.client_tls is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
     def down(self) -> bool:
         """Stop the node with SIGTERM so its last segment's _cdc.idx says COMPLETED.

@@ -23,6 +23,20 @@ CommitlogCompression = Literal[
 ]
 
 
+class CassandraClientTls(BaseModel):
+    """Client encryption of a node (its client_encryption_options), for the TLS tests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # PKCS12 keystore with the node's key, its certificate and the certificate's chain.
+    keystore: Path
+    # A development stack on loopback, like PostgresSettings.password: not a secret. It is
+    # written into cassandra.yaml, so it is restricted to safe text.
+    keystore_password: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    # True: plain connections are accepted too, on the same port (Cassandra tells them apart).
+    optional: bool = False
+
+
 class CassandraSettings(BaseModel):
     """One Cassandra 5.0 node with CDC on, started from Maven jars."""
 
@@ -45,6 +59,7 @@ class CassandraSettings(BaseModel):
     # CASSANDRA_4 writes commit-log version 7, NONE writes version 8.
     storage_compatibility_mode: CompatibilityMode = "CASSANDRA_4"
     auth: CassandraAuth = "none"
+    client_tls: CassandraClientTls | None = None
     commitlog_compression: CommitlogCompression = "none"
     startup_timeout_s: float = Field(default=180.0, gt=0)
     stop_timeout_s: float = Field(default=90.0, gt=0)
@@ -68,6 +83,16 @@ class PostgresSettings(BaseModel):
     # A development stack on loopback: the password is not a secret and is documented.
     password: str = Field(default="casscade", pattern=r"^[A-Za-z0-9_.-]+$")
     startup_timeout_s: float = Field(default=60.0, gt=0)
+    # TLS: the server's certificate (PEM, with any intermediates) and its key. The cluster
+    # copies both into its data folder and starts with ssl=on; None: no TLS (the default).
+    ssl_cert_file: Path | None = None
+    ssl_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _ssl_pair(self) -> PostgresSettings:
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError("ssl_cert_file and ssl_key_file go together")
+        return self
 
     def dsn(self) -> str:
         """A libpq connection string for the pipeline's role."""

@@ -24,6 +24,9 @@ OS_USER = "postgres"
 _BIN_ROOT = Path("/usr/lib/postgresql")
 # Where the cluster lives when the postgres OS user cannot reach the stack folder.
 FALLBACK_ROOT = Path("/var/lib/casscade")
+# The TLS certificate and key (PostgresSettings.ssl_*), as copied into the data folder.
+_TLS_CERT = "casscade-server.crt"
+_TLS_KEY = "casscade-server.key"
 
 
 def find_bin_dir() -> Path:
@@ -111,6 +114,7 @@ class PostgresCluster:
         started = False
         if self.pid() is None:
             process.require_free_port(SERVICE, self.settings.host, self.settings.port)
+            self._install_tls_files()
             self._run(
                 [
                     str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path),
@@ -126,7 +130,27 @@ class PostgresCluster:
         s = self.settings
         # No Unix socket: the cluster is reached over loopback TCP only, and never collides
         # with a system cluster's /var/run/postgresql socket.
-        return f"-c listen_addresses={s.host} -c port={s.port} -c unix_socket_directories=''"
+        options = f"-c listen_addresses={s.host} -c port={s.port} -c unix_socket_directories=''"
+        if s.ssl_cert_file is not None:
+            # Relative to the data folder, where _install_tls_files put them.
+            options += f" -c ssl=on -c ssl_cert_file={_TLS_CERT} -c ssl_key_file={_TLS_KEY}"
+        return options
+
+    def _install_tls_files(self) -> None:
+        """Copy the TLS certificate and key into the data folder, owned by the server's user.
+
+        The server refuses a key that others can read, and as root the server's OS user may
+        not reach the files where they are (a private temporary folder).
+        """
+        s = self.settings
+        if s.ssl_cert_file is None or s.ssl_key_file is None:
+            return
+        for source, name in ((s.ssl_cert_file, _TLS_CERT), (s.ssl_key_file, _TLS_KEY)):
+            target = self.data_dir / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            if self._as_root:
+                shutil.chown(target, user=OS_USER, group=OS_USER)
 
     def _initdb(self, bin_dir: Path) -> None:
         self._run(

@@ -70,7 +70,7 @@ def test_load_config_password_file_is_read(tmp_path: Path) -> None:
         (("  - type: postgres\n    name: warehouse\n    database: app\n    user: casscade\n"
           "    password_env: PG_PASSWORD\n",
           "  - type: clickhouse\n    name: olap\n    dsn: chdb://relative/dir\n"),
-         "destinations.0.clickhouse.dsn", "absolute path"),
+         "destinations.0.dsn", "absolute path"),
     ],
 )  # fmt: skip
 def test_load_config_bad_setting_one_line_error_naming_it(

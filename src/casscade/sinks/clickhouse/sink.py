@@ -27,6 +27,7 @@ from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.errors import PermanentSinkError, TransientSinkError
 from casscade.events.model import ChangeEvent, ClusteringRange
+from casscade.sinks.clickhouse.client import ClientOptions, open_client, refused_connection
 from casscade.sinks.clickhouse.ddl import (
     ClickHouseLayout,
     UnsupportedColumnError,
@@ -38,6 +39,7 @@ from casscade.sinks.clickhouse.ddl import (
     static_value_columns,
     value_columns,
 )
+from casscade.sinks.layout import is_counter
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
 from casscade.sinks.staging import MIN_TS, Staged, StagedRow, stage
 from casscade.sinks.values import element_order, json_text, path_text
@@ -105,22 +107,37 @@ def _value(value: object) -> object:
 class ClickHouseSink:
     """Mirrors tables into one ClickHouse (chDB or server)."""
 
-    def __init__(self, dsn: str, *, name: str = "clickhouse", database_prefix: str = "") -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        name: str = "clickhouse",
+        database_prefix: str = "",
+        options: ClientOptions | None = None,
+    ) -> None:
+        """Args:
+        dsn: `chdb:///path` or `http(s)://host:port`.
+        name: the destination's name (positions are kept per name and node).
+        database_prefix: prefixed to the keyspace to name the database of its tables.
+        options: a server's credentials and TLS settings (casscade.sinks.clickhouse.client).
+        """
         self.name = name
         self.database_prefix = database_prefix
         self._dsn = dsn
+        self._options = options
         self._layouts: dict[str, ClickHouseLayout] = {}
         self._client: Client | None = None
 
     def _connection(self) -> Client:
         if self._client is None:
-            import clickhouse_connect  # noqa: PLC0415 - loads the embedded engine when chDB
-
             try:
-                client = clickhouse_connect.get_client(dsn=self._dsn)
+                client = open_client(self._dsn, self._options)
                 for statement in _POSITIONS_DDL:
                     client.command(statement)
             except Exception as exc:  # clickhouse-connect and chDB raise their own types
+                refused = refused_connection(self.name, exc)
+                if refused is not None:
+                    raise refused from exc
                 raise TransientSinkError(self.name, str(exc).splitlines()[0][:300]) from exc
             self._client = client
         return self._client
@@ -239,7 +256,8 @@ class ClickHouseSink:
         partitions = list({e.partition_key for e in events})
         index = TombstoneIndex(lambda key: [], descending)
         index.prime(partitions, self._load_tombstones(client, layout, partitions))
-        staged = stage(events, len(layout.keys), index, descending)
+        counters = frozenset(c.name for c in layout.collections if is_counter(c))
+        staged = stage(events, len(layout.keys), index, descending, counters)
         regulars = [(c.name, converter(c)) for c in layout.regulars]
         keys = [converter(c) for c in layout.keys]
         rows: list[list[object]] = []
@@ -366,6 +384,9 @@ def classify(destination: str, exc: Exception) -> TransientSinkError | Permanent
     from clickhouse_connect.driver import exceptions  # noqa: PLC0415 - optional heavy import
 
     message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    refused = refused_connection(destination, exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, exceptions.OperationalError):
         return TransientSinkError(destination, message)
     # A value the client cannot turn into the column's type (raised before anything is sent).

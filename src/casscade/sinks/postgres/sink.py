@@ -28,6 +28,7 @@ from casscade.commitlog.schema import ColumnSchema, TableSchema
 from casscade.commitlog.types import NativeName, NativeType
 from casscade.errors import PermanentSinkError, TransientSinkError
 from casscade.events.model import ChangeEvent, ClusteringRange
+from casscade.sinks.layout import is_counter
 from casscade.sinks.postgres.ddl import (
     TableLayout,
     UnsupportedColumnError,
@@ -40,6 +41,13 @@ from casscade.sinks.postgres.ddl import (
 )
 from casscade.sinks.postgres.timescale import Timescale
 from casscade.sinks.ranges import TombstoneIndex, bounds_from_json, bounds_to_json, covers
+from casscade.sinks.refusals import (
+    AUTHENTICATION_FAILED,
+    CERTIFICATE_UNVERIFIED,
+    CERTIFICATE_WRONG_HOST,
+    Refusal,
+    refusal,
+)
 from casscade.sinks.staging import MIN_TS, Staged, StagedRow, stage
 from casscade.sinks.values import element_order, json_value, path_text
 
@@ -229,7 +237,8 @@ class PostgresSink:
                 _check_range_types(self.name, layout, table_events)
                 descending = [c.descending for c in layout.table.clustering]
                 index = _tombstone_index(conn, layout, {e.partition_key for e in table_events})
-                staged = stage(table_events, len(layout.keys), index, descending)
+                counters = frozenset(c.name for c in layout.collections if is_counter(c))
+                staged = stage(table_events, len(layout.keys), index, descending, counters)
                 _merge_rows(conn, layout, staged)
                 _store_deletions(conn, layout, staged, descending)
             if position is not None:
@@ -253,11 +262,36 @@ _TRANSIENT: tuple[type[psycopg.Error], ...] = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
+# What psycopg puts before libpq's message of a failed connection.
+_PREFIX = "connection failed: "
+
+
+# libpq's words for a connection the server, or our own TLS settings, refuse: permanent, and
+# told with the setting to look at (casscade.sinks.refusals).
+_REFUSALS: tuple[Refusal, ...] = (
+    ("certificate verify failed", f"{CERTIFICATE_UNVERIFIED} with the CA file (sslrootcert)"),
+    ("does not match host name", f"{CERTIFICATE_WRONG_HOST} (sslmode verify-full)"),
+    ("root certificate file", "the CA file (sslrootcert) cannot be read"),
+    ("certificate file", "the client certificate or its key (sslcert, sslkey) cannot be read"),
+    ("private key file", "the client certificate or its key (sslcert, sslkey) cannot be read"),
+    ("alert unknown ca", "the server refused the client certificate (sslcert)"),
+    ("certificate required", "the server requires a client certificate (sslcert, sslkey)"),
+    ("password authentication failed", AUTHENTICATION_FAILED),
+    ("server does not support SSL", "the server does not offer TLS, which sslmode requires"),
+    ("no pg_hba.conf entry", "the server does not let this user in from here (pg_hba.conf)"),
+)
 
 
 def classify(destination: str, exc: psycopg.Error) -> TransientSinkError | PermanentSinkError:
-    """The project's error for a psycopg error: transient (retry) or permanent."""
+    """The project's error for a psycopg error: transient (retry) or permanent.
+
+    A refused connection (a certificate that cannot be verified, a wrong password) is
+    permanent, in one line that names the setting to look at.
+    """
     message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    refused = refusal(message, _REFUSALS) if isinstance(exc, psycopg.OperationalError) else None
+    if refused is not None:
+        return PermanentSinkError(destination, f"{refused} ({message.removeprefix(_PREFIX)})")
     if isinstance(exc, _TRANSIENT):
         return TransientSinkError(destination, message)
     return PermanentSinkError(destination, message)
