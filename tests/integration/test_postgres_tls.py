@@ -203,6 +203,46 @@ def test_least_privileged_role_runs_sink_and_vault_over_tls(
     ]
 
 
+def test_role_with_only_schema_grants_runs_sink_and_vault(
+    tls_postgres: PostgresCluster, tls: TlsFiles
+) -> None:
+    """Schemas an administrator created, and a role with USAGE and CREATE on them and no
+    CREATE on the database: the sink and the vault skip creating existing schemas."""
+    tls_postgres.psql(
+        f"CREATE ROLE casscade_schemas LOGIN PASSWORD '{PASSWORD}';\n"
+        "CREATE DATABASE schema_grants OWNER postgres;\n"
+        "REVOKE ALL ON DATABASE schema_grants FROM PUBLIC;\n"
+        "GRANT CONNECT, TEMPORARY ON DATABASE schema_grants TO casscade_schemas;\n"
+    )
+    tls_postgres.psql(
+        "CREATE SCHEMA casscade; CREATE SCHEMA tls_ks; CREATE SCHEMA casscade_masking;\n"
+        "GRANT USAGE, CREATE ON SCHEMA casscade, tls_ks, casscade_masking TO casscade_schemas;",
+        database="schema_grants",
+    )
+    s = tls_postgres.settings
+    destination = PostgresDestination(type="postgres", name="pg-schemas", host=s.host,
+                                      port=s.port, database="schema_grants",
+                                      user="casscade_schemas", password=SecretStr(PASSWORD),
+                                      sslmode="verify-full", sslrootcert=tls.ca_cert)  # fmt: skip
+    sink = PostgresSink(destination.conninfo(), name=destination.name)
+    try:
+        sink.ensure_table(_table())
+        cell = CellChange("v", "granted", 30)
+        event = ChangeEvent("tls_ks", "t", Op.UPSERT, (3,), timestamp_us=30, cells=(cell,),
+                            row_timestamp_us=30)  # fmt: skip
+        sink.apply([event], node_id="node1", position=Position(9, 1))
+        assert sink.position("node1") == Position(9, 1)
+    finally:
+        sink.close()
+    vault = TokenVault(destination.conninfo(), KeyRing(secrets={}))
+    try:
+        vault.ensure_tables()
+    finally:
+        vault.close()
+    rows = tls_postgres.psql('SELECT v FROM tls_ks."t";', database="schema_grants")
+    assert rows.split() == ["granted"]
+
+
 def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],

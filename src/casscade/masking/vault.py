@@ -158,6 +158,7 @@ class TokenVault:
         s = self._settings
         names = {
             "schema": sql.Identifier(s.schema_name),
+            "schema_name": sql.Literal(s.schema_name),
             "vault": sql.Identifier(s.schema_name, s.table),
             "audit": sql.Identifier(s.schema_name, s.audit_table),
         }
@@ -267,7 +268,9 @@ class TokenVault:
 
 
 _DDL = (
-    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    # Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even then.
+    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = {schema_name}) "
+    "THEN CREATE SCHEMA {schema}; END IF; END $$",
     """CREATE TABLE IF NOT EXISTS {vault} (
         token text PRIMARY KEY,
         value_kind text NOT NULL CHECK (value_kind IN ('text', 'bytes')),

@@ -17,7 +17,7 @@ from casscade.commitlog.schema import TableSchema
 from casscade.errors import PermanentSinkError
 from casscade.events.model import ChangeEvent
 from casscade.sinks.changelog import EVENT_COLUMNS, event_values, identity, written_at
-from casscade.sinks.postgres.ddl import TableLayout, pg_type, pg_value, quote
+from casscade.sinks.postgres.ddl import TableLayout, create_schema, pg_type, pg_value, quote
 from casscade.sinks.postgres.sink import PostgresSink
 
 # The types of casscade/sinks/changelog.py's EVENT_COLUMNS.
@@ -31,7 +31,7 @@ def changelog_statements(layout: TableLayout) -> list[str]:
     keys += [f"{quote(c.name)} {pg_type(c)}" for c in layout.table.clustering]
     events = [f"{quote(n)} {t}" for n, t in zip(EVENT_COLUMNS, _EVENT_TYPES, strict=True)]
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {quote(layout.namespace)}",
+        create_schema(layout.namespace),
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__changelog')} ("
         '"event_id" text NOT NULL, "written_at" timestamptz NOT NULL, "op" text NOT NULL, '
         + ", ".join(keys + events)

@@ -174,7 +174,7 @@ def create_statements(layout: TableLayout) -> list[str]:
             f"({', '.join(pk_columns + static_values)}, PRIMARY KEY ({pk_list}))"
         )
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {quote(layout.namespace)}",
+        create_schema(layout.namespace),
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__state')} "
         f"({', '.join(keys + values + meta)}, PRIMARY KEY ({key_list}))",
         f"CREATE TABLE IF NOT EXISTS {layout.qualified('__tombstones')} ("
@@ -280,6 +280,16 @@ def _collection(layout: TableLayout, column: ColumnSchema, now: str) -> str:
 
 def _text_keys(t: MapType) -> bool:
     return isinstance(t.key, NativeType) and t.key.name in (NativeName.TEXT, NativeName.ASCII)
+
+
+def create_schema(name: str) -> str:
+    """Create a schema unless it exists, without needing CREATE on the database when it does
+    (`CREATE SCHEMA IF NOT EXISTS` checks that privilege first): an administrator may
+    pre-create the schemas and grant only USAGE and CREATE on them."""
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = {literal(name)}) "
+        f"THEN CREATE SCHEMA {quote(name)}; END IF; END $$"
+    )
 
 
 def literal(text: str) -> str:

@@ -32,6 +32,7 @@ from casscade.sinks.layout import is_counter
 from casscade.sinks.postgres.ddl import (
     TableLayout,
     UnsupportedColumnError,
+    create_schema,
     create_statements,
     pg_type,
     pg_value,
@@ -60,7 +61,7 @@ _RANGE_TYPES = frozenset(
      NativeName.DOUBLE, NativeName.FLOAT}
 )  # fmt: skip
 _OFFSETS_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS casscade",
+    create_schema("casscade"),
     "CREATE TABLE IF NOT EXISTS casscade.positions (destination text, node_id text, "
     "segment_id bigint NOT NULL, position bigint NOT NULL, updated_at timestamptz NOT NULL "
     "DEFAULT now(), PRIMARY KEY (destination, node_id))",
