@@ -11,6 +11,7 @@ import structlog
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from casscade.config.load import check_config as validate_config
@@ -178,20 +179,24 @@ def verify(config_path: Path = ConfigOption) -> None:
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
     reports: list[TableReport] = []
+    compared = [d for d in config.destinations if d.mode != "changelog"]
+    for destination in config.destinations:
+        if destination.mode == "changelog":
+            console.print(f"{destination.name}: changelog mode, holds changes: not compared",
+                          markup=False)  # fmt: skip
     try:
-        for destination in config.destinations:
-            if destination.mode == "changelog":
-                console.print(f"{destination.name}: changelog mode, holds changes: not compared",
-                              markup=False)  # fmt: skip
-                continue
-            tables = []
-            for name in config.tables_for(destination):
-                keyspace, table = name.split(".", 1)
-                schema = registry.snapshot.by_name(keyspace, table)
-                if schema is None:
-                    raise ConfigError("tables", f"{name} does not exist in Cassandra")
-                tables.append(schema)
-            reports.extend(verify_destination(session, destination, tables, masker))  # type: ignore[arg-type]
+        steps = sum(len(config.tables_for(d)) for d in compared)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("comparing tables", total=steps)
+            for destination in compared:
+                for name in config.tables_for(destination):
+                    keyspace, table = name.split(".", 1)
+                    schema = registry.snapshot.by_name(keyspace, table)
+                    if schema is None:
+                        raise ConfigError("tables", f"{name} does not exist in Cassandra")
+                    progress.update(task, description=f"{destination.name}: {name}")
+                    reports.extend(verify_destination(session, destination, [schema], masker))  # type: ignore[arg-type]
+                    progress.advance(task)
     finally:
         cluster.shutdown()  # type: ignore[attr-defined]
     _print_reports(reports)

@@ -131,7 +131,14 @@ def down(
     root: Path = DirOption,
     purge: bool = typer.Option(False, help="Also delete every service's data."),
 ) -> None:
-    """Stop the stack's services (Cassandra with SIGTERM, so its last segment is COMPLETED)."""
+    """Stop the stack's services (Cassandra with SIGTERM, so its last segment is COMPLETED).
+
+    Examples:
+
+        casscade stack down
+
+        casscade stack down --purge
+    """
     stack = Stack.load(root.resolve())
     if stack is None:
         console.print(f"no stack in {root}")
@@ -148,7 +155,14 @@ def status(
     root: Path = DirOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Show each service, whether it answers, and where. Exit 1 if one is not ready."""
+    """Show each service, whether it answers, and where. Exit 1 if one is not ready.
+
+    Examples:
+
+        casscade stack status
+
+        casscade stack status --json
+    """
     stack = Stack.load(root.resolve())
     if stack is None:
         console.print(f"no stack in {root}; start one with: casscade stack up")

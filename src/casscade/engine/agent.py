@@ -279,23 +279,25 @@ class Agent:
         tailer = self._prepare(destination)
         finished: list[int] = []
         unknown = 0
-        for record in tailer.poll():
-            if isinstance(record, Mutation):
-                stats.mutations += 1
-                self._route(destination, record, stats)
-            elif isinstance(record, SegmentFinished):
-                finished.append(record.segment_id)
-                with contextlib.suppress(OSError):  # deleted by another reader meanwhile
-                    self.telemetry.segment_decoded(record.path.stat().st_size)
-                # Every entry of it was handed out: the position may move past it even when
-                # none of its entries was for a replicated table.
-                _advance(destination, Position(record.segment_id, END_OF_SEGMENT))
-            elif isinstance(record, (SkippedMutation, UnknownSchema)):
-                # Other keyspaces, or a table dropped since (Cassandra no longer has its data).
-                unknown += isinstance(record, UnknownSchema)
-                _advance(destination, record.position)
-            else:
-                raise CorruptLogError(record)
+        # A pass reads and decodes cdc_raw; its batches' mask and apply spans nest inside.
+        with self.telemetry.span("decode", destination=destination.name):
+            for record in tailer.poll():
+                if isinstance(record, Mutation):
+                    stats.mutations += 1
+                    self._route(destination, record, stats)
+                elif isinstance(record, SegmentFinished):
+                    finished.append(record.segment_id)
+                    with contextlib.suppress(OSError):  # deleted by another reader meanwhile
+                        self.telemetry.segment_decoded(record.path.stat().st_size)
+                    # Every entry of it was handed out: the position may move past it even when
+                    # none of its entries was for a replicated table.
+                    _advance(destination, Position(record.segment_id, END_OF_SEGMENT))
+                elif isinstance(record, (SkippedMutation, UnknownSchema)):
+                    # Other keyspaces, or a table dropped since (Cassandra no longer has its data).
+                    unknown += isinstance(record, UnknownSchema)
+                    _advance(destination, record.position)
+                else:
+                    raise CorruptLogError(record)
         if unknown:
             stats.unknown_schema += unknown
             log.warning("entries_of_unknown_table_skipped", destination=destination.name,
