@@ -182,7 +182,9 @@ def test_classified_columns_are_masked_everywhere_and_audit_proves_it(
         assert back.stdout.strip() == "123-45-6789"
         with psycopg.connect(dsn) as conn:
             audit_rows = conn.execute(
-                "SELECT count(*) FROM masking_m.detokenize_audit WHERE actor = 'auditor'"
+                "SELECT count(*) FROM masking_m.detokenize_audit "
+                "WHERE actor = 'auditor' AND token = %s",
+                (alice_ssn,),
             ).fetchone()
         assert audit_rows == (1,)
 
