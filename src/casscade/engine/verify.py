@@ -12,6 +12,8 @@ import datetime
 import decimal
 import ipaddress
 import json
+import math
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -311,15 +313,34 @@ def _normalizer(t: CqlType, *, side: Side) -> Callable[[object], object]:
     "decoded" (decoder-like values, after masking) or "destination" (psycopg, ClickHouse)."""
     if side == "decoded":
         return _decoded_normalizer(t)
-    if isinstance(t, NativeType) and t.name is NativeName.TIME:
-        return driver_json if side == "driver" else comparable
     if isinstance(t, NativeType) and t.name is not NativeName.DURATION:
-        return comparable
+        if t.name is NativeName.TIME and side == "driver":
+            return driver_json
+        return _NATIVE.get(t.name, comparable)
     if isinstance(t, VectorType) and side == "destination":
         return lambda v: canonical(t, list(v) if isinstance(v, (list, tuple)) else v)
     if side == "driver":
         return lambda v: canonical(t, driver_json(v))
     return lambda v: canonical(t, v)
+
+
+def _float32(value: object) -> object:
+    """PostgreSQL's real prints the shortest text of the float32 (1.1), the driver gives the
+    float32 widened (1.100000023841858): compare both as float32."""
+    if isinstance(value, float) and math.isfinite(value):
+        return struct.unpack("<f", struct.pack("<f", value))[0]
+    return value
+
+
+def _integer(value: object) -> object:
+    """A varint: an int from the driver, a Decimal from PostgreSQL's numeric."""
+    return int(value) if isinstance(value, (decimal.Decimal, str)) else value
+
+
+_NATIVE: dict[NativeName, Callable[[object], object]] = {
+    NativeName.FLOAT: _float32,
+    NativeName.VARINT: _integer,
+}
 
 
 def _decoded_normalizer(t: CqlType) -> Callable[[object], object]:
