@@ -63,9 +63,7 @@ def test_each_event_is_stored_once_whatever_is_replayed(stack: Stack, tmp_path: 
     qualified = f'"{prefix}{KEYSPACE}"."{table}__changelog"'
     for dsn in (pg.dsn(), ts.dsn()):
         with psycopg.connect(dsn) as conn:
-            rows = conn.execute(
-                f"SELECT event_id, op, pk, ck, cells FROM {qualified}"
-            ).fetchall()
+            rows = conn.execute(f"SELECT event_id, op, pk, ck, cells FROM {qualified}").fetchall()
         assert sorted(r[0] for r in rows) == sorted(distinct)
         for ident, op, pk, ck, cells in rows:
             event = distinct[ident]
