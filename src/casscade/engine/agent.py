@@ -369,6 +369,9 @@ class Agent:
         _advance(destination, mutation.position)
         if destination.position is not None and mutation.position <= destination.position:
             return
+        tables = destination.tables
+        if not any(f"{u.keyspace}.{u.table}" in tables for u in mutation.updates):
+            return  # another CDC table's mutation: not mapped at all
         if destination.snapshot is not self.registry.snapshot:
             self._ensure_tables(destination)  # a refresh while decoding: ALTER TABLE seen
         events = [

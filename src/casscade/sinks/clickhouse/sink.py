@@ -25,6 +25,7 @@ import structlog
 from casscade.commitlog.codecs.temporal import CqlDate, CqlTime, CqlTimestamp
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
+from casscade.commitlog.types import CqlType
 from casscade.errors import PermanentSinkError, TransientSinkError
 from casscade.events.model import ChangeEvent, ClusteringRange
 from casscade.sinks.clickhouse.client import ClientOptions, open_client, refused_connection
@@ -57,9 +58,9 @@ _POSITIONS_DDL = (
 )
 
 
-def _elements(layout: ClickHouseLayout, row: StagedRow) -> list[tuple[object, ...]]:
-    """The row's staged collection elements as ELEMENTS_TYPE tuples."""
-    types = {c.name: c.cql_type for c in layout.collections}
+def _elements(types: dict[str, CqlType], row: StagedRow) -> list[tuple[object, ...]]:
+    """The row's staged collection elements as ELEMENTS_TYPE tuples (`types`: of the table's
+    element columns)."""
     return [
         (column, path_text(path), element_order(types[column], path).hex(),
          None if cell.value is None else json_text(cell.value), cell.timestamp_us,
@@ -256,7 +257,9 @@ class ClickHouseSink:
         partitions = list({e.partition_key for e in events})
         index = TombstoneIndex(lambda key: [], descending)
         index.prime(partitions, self._load_tombstones(client, layout, partitions))
-        counters = frozenset(c.name for c in layout.collections if is_counter(c))
+        collections = layout.collections  # a property that sorts: read it once per batch
+        counters = frozenset(c.name for c in collections if is_counter(c))
+        element_types = {c.name: c.cql_type for c in collections}
         staged = stage(events, len(layout.keys), index, descending, counters)
         regulars = [(c.name, converter(c)) for c in layout.regulars]
         keys = [converter(c) for c in layout.keys]
@@ -269,9 +272,9 @@ class ClickHouseSink:
                     values += [None, None, None]
                 else:
                     values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
-            values += [row.collection_deletions.get(c.name) for c in layout.collections]
-            if layout.collections:
-                values.append(_elements(layout, row))
+            values += [row.collection_deletions.get(c.name) for c in collections]
+            if collections:
+                values.append(_elements(element_types, row))
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             rows.append(values)
         if staged.statics and layout.statics:
