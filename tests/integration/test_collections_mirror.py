@@ -14,21 +14,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from casscade.commitlog.mutation import Mutation
-from casscade.commitlog.position import Position
 from casscade.commitlog.schema import TableSchema
-from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
-from casscade.engine.agent import sink_for
-from casscade.engine.verify import verify_destination
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.source.tailer import CdcTailer
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, mirrored_everywhere
 
 KEYSPACE = "it_collections"
 FROZEN_COLUMNS = (
@@ -126,39 +120,9 @@ def test_collections_and_composite_types_equal_cassandra(stack: Stack, tmp_path:
         assert all(any(getattr(r, c) for r in shapes) for c in ("s", "m", "mi", "a"))
         events = _events(stack, session, {multi, frozen})
         schemas = [_schema(session, multi), _schema(session, frozen)]
-        shuffled = events * 2
-        random.Random(5).shuffle(shuffled)
-        pg, ts = stack.settings.postgres, stack.settings.timescaledb
-        destinations: list[tuple[Destination, list[TableSchema]]] = []
-        for order, batch in (("log", events), ("shuffled", shuffled)):
-            configs: list[tuple[Destination, list[TableSchema]]] = [
-                (PostgresDestination(type="postgres", name=f"pg-{order}-{suffix}", host=pg.host,
-                                     port=pg.port, database=pg.database, user=pg.user,
-                                     password=SecretStr(pg.password),
-                                     schema_prefix=f"{order}_"), schemas),
-                (PostgresDestination(type="postgres", name=f"ts-{order}-{suffix}", host=ts.host,
-                                     port=ts.port, database=ts.database, user=ts.user,
-                                     schema_prefix=f"{order}_", prepared_statements=False),
-                 schemas),
-                (ClickHouseDestination(type="clickhouse", name=f"ch-{order}-{suffix}",
-                                       dsn=f"chdb://{tmp_path}/ch", database_prefix=f"{order}_"),
-                 schemas),
-            ]  # fmt: skip
-            for config, tables in configs:
-                sink = sink_for(config)
-                for schema in tables:
-                    sink.ensure_table(schema)
-                sink.apply(
-                    [e for e in batch if e.table in {t.name for t in tables}],
-                    node_id="n1", position=Position(1, 1),
-                )  # fmt: skip
-                sink.close()
-                destinations.append((config, tables))
-        reports = [
-            report
-            for config, tables in destinations
-            for report in verify_destination(session, config, tables)
-        ]
+        reports = mirrored_everywhere(
+            stack, session, tmp_path, schemas, events, tag=f"c{suffix[:6]}"
+        )
     assert len(reports) == 12
     for report in reports:
         assert report.equal, report

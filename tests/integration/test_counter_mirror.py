@@ -13,15 +13,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from casscade.commitlog.position import Position
-from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
-from casscade.engine.agent import sink_for
-from casscade.engine.verify import verify_destination
 from casscade.stack.manager import Stack
 from tests.integration.test_collections_mirror import _events, _schema
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, mirrored_everywhere
 
 KEYSPACE = "it_collections"
 
@@ -49,28 +43,8 @@ def test_counters_equal_cassandra_in_log_and_shuffled_order(stack: Stack, tmp_pa
             else:
                 session.execute(f"DELETE FROM {t} WHERE pk = {pk} AND ck = {ck}")
         events = _events(stack, session, {table})
-        schema = _schema(session, table)
-        shuffled = events * 2
-        random.Random(8).shuffle(shuffled)
-        pg, ts = stack.settings.postgres, stack.settings.timescaledb
-        reports = []
-        for order, batch in (("klog", events), ("kshuf", shuffled)):
-            configs: list[Destination] = [
-                PostgresDestination(type="postgres", name=f"pg-{order}-{table}", host=pg.host,
-                                    port=pg.port, database=pg.database, user=pg.user,
-                                    password=SecretStr(pg.password), schema_prefix=f"{order}_"),
-                PostgresDestination(type="postgres", name=f"ts-{order}-{table}", host=ts.host,
-                                    port=ts.port, database=ts.database, user=ts.user,
-                                    schema_prefix=f"{order}_", prepared_statements=False),
-                ClickHouseDestination(type="clickhouse", name=f"ch-{order}-{table}",
-                                      dsn=f"chdb://{tmp_path}/ch", database_prefix=f"{order}_"),
-            ]  # fmt: skip
-            for config in configs:
-                sink = sink_for(config)
-                sink.ensure_table(schema)
-                sink.apply(batch, node_id="n1", position=Position(1, 1))
-                sink.close()
-                reports += verify_destination(session, config, [schema])
+        reports = mirrored_everywhere(stack, session, tmp_path, [_schema(session, table)], events,
+                                      tag=f"k{table[2:8]}")  # fmt: skip
         totals = list(session.execute(f"SELECT hits FROM {t}"))
     assert any(r.hits not in (None, 0) for r in totals)
     assert len(reports) == 6

@@ -157,6 +157,28 @@ def test_postgres_sink_wrong_ca_or_password_refused_in_one_line(
     assert WRONG_PASSWORD not in message
 
 
+def _sink_and_vault(
+    destination: PostgresDestination, *, key: int, value: str, position: Position
+) -> None:
+    """As the destination's role: create the table, apply one row, record and read the
+    position back, create the token vault."""
+    sink = PostgresSink(destination.conninfo(), name=destination.name)
+    try:
+        sink.ensure_table(_table())
+        cell = CellChange("v", value, 20)
+        event = ChangeEvent("tls_ks", "t", Op.UPSERT, (key,), timestamp_us=20, cells=(cell,),
+                            row_timestamp_us=20)  # fmt: skip
+        sink.apply([event], node_id="node1", position=position)
+        assert sink.position("node1") == position
+    finally:
+        sink.close()
+    vault = TokenVault(destination.conninfo(), KeyRing(secrets={}))
+    try:
+        vault.ensure_tables()
+    finally:
+        vault.close()
+
+
 def test_least_privileged_role_runs_sink_and_vault_over_tls(
     tls_postgres: PostgresCluster, tls: TlsFiles
 ) -> None:
@@ -174,21 +196,7 @@ def test_least_privileged_role_runs_sink_and_vault_over_tls(
                                       database="least_priv", user="casscade_min",
                                       password=SecretStr(PASSWORD), sslmode="verify-full",
                                       sslrootcert=tls.ca_cert)  # fmt: skip
-    sink = PostgresSink(destination.conninfo(), name=destination.name)
-    try:
-        sink.ensure_table(_table())
-        cell = CellChange("v", "least", 20)
-        event = ChangeEvent("tls_ks", "t", Op.UPSERT, (2,), timestamp_us=20, cells=(cell,),
-                            row_timestamp_us=20)  # fmt: skip
-        sink.apply([event], node_id="node1", position=Position(8, 1))
-        assert sink.position("node1") == Position(8, 1)
-    finally:
-        sink.close()
-    vault = TokenVault(destination.conninfo(), KeyRing(secrets={}))
-    try:
-        vault.ensure_tables()
-    finally:
-        vault.close()
+    _sink_and_vault(destination, key=2, value="least", position=Position(8, 1))
     owners = tls_postgres.psql(
         "SELECT nspname || ':' || nspowner::regrole FROM pg_namespace "
         "WHERE nspname IN ('casscade', 'tls_ks', 'casscade_masking') ORDER BY 1;\n"
@@ -224,21 +232,7 @@ def test_role_with_only_schema_grants_runs_sink_and_vault(
                                       port=s.port, database="schema_grants",
                                       user="casscade_schemas", password=SecretStr(PASSWORD),
                                       sslmode="verify-full", sslrootcert=tls.ca_cert)  # fmt: skip
-    sink = PostgresSink(destination.conninfo(), name=destination.name)
-    try:
-        sink.ensure_table(_table())
-        cell = CellChange("v", "granted", 30)
-        event = ChangeEvent("tls_ks", "t", Op.UPSERT, (3,), timestamp_us=30, cells=(cell,),
-                            row_timestamp_us=30)  # fmt: skip
-        sink.apply([event], node_id="node1", position=Position(9, 1))
-        assert sink.position("node1") == Position(9, 1)
-    finally:
-        sink.close()
-    vault = TokenVault(destination.conninfo(), KeyRing(secrets={}))
-    try:
-        vault.ensure_tables()
-    finally:
-        vault.close()
+    _sink_and_vault(destination, key=3, value="granted", position=Position(9, 1))
     rows = tls_postgres.psql('SELECT v FROM tls_ks."t";', database="schema_grants")
     assert rows.split() == ["granted"]
 

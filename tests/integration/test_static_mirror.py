@@ -14,15 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from casscade.commitlog.position import Position
-from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
-from casscade.engine.agent import sink_for
-from casscade.engine.verify import verify_destination
 from casscade.stack.manager import Stack
 from tests.integration.test_collections_mirror import _events, _schema
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, mirrored_everywhere
 
 KEYSPACE = "it_collections"
 
@@ -68,31 +62,11 @@ def test_static_columns_equal_cassandra_in_log_and_shuffled_order(
         for cql in _operations(random.Random(21), table, 400):
             session.execute(cql)
         events = _events(stack, session, {table})
-        schema = _schema(session, table)
         lonely = [r for r in session.execute(f"SELECT pk, ck, s FROM {KEYSPACE}.{table}")
                   if r.ck is None]  # fmt: skip
         assert lonely, "the workload should leave partitions with statics and no rows"
-        shuffled = events * 2
-        random.Random(4).shuffle(shuffled)
-        pg, ts = stack.settings.postgres, stack.settings.timescaledb
-        reports = []
-        for order, batch in (("slog", events), ("sshuf", shuffled)):
-            configs: list[Destination] = [
-                PostgresDestination(type="postgres", name=f"pg-{order}-{table}", host=pg.host,
-                                    port=pg.port, database=pg.database, user=pg.user,
-                                    password=SecretStr(pg.password), schema_prefix=f"{order}_"),
-                PostgresDestination(type="postgres", name=f"ts-{order}-{table}", host=ts.host,
-                                    port=ts.port, database=ts.database, user=ts.user,
-                                    schema_prefix=f"{order}_", prepared_statements=False),
-                ClickHouseDestination(type="clickhouse", name=f"ch-{order}-{table}",
-                                      dsn=f"chdb://{tmp_path}/ch", database_prefix=f"{order}_"),
-            ]  # fmt: skip
-            for config in configs:
-                sink = sink_for(config)
-                sink.ensure_table(schema)
-                sink.apply(batch, node_id="n1", position=Position(1, 1))
-                sink.close()
-                reports += verify_destination(session, config, [schema])
+        reports = mirrored_everywhere(stack, session, tmp_path, [_schema(session, table)], events,
+                                      tag=f"s{table[2:8]}")  # fmt: skip
     assert len(reports) == 6
     for report in reports:
         assert report.equal, report

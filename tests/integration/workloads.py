@@ -12,10 +12,17 @@ import ipaddress
 import random
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from casscade.commitlog.mutation import Mutation
+from casscade.commitlog.position import Position
 from casscade.commitlog.schema import TableSchema
+from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
+from casscade.engine.agent import sink_for
+from casscade.engine.verify import TableReport, verify_destination
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
 from casscade.source.registry import SchemaRegistry
@@ -131,3 +138,41 @@ def recorded_events(
     assert schema is not None
     assert len(events) == operations
     return schema, events
+
+
+def mirrored_everywhere(
+    stack: Stack,
+    session: Any,
+    tmp_path: Path,
+    schemas: list[TableSchema],
+    events: list[ChangeEvent],
+    *,
+    tag: str,
+) -> list[TableReport]:
+    """Apply `events` to PostgreSQL, TimescaleDB and ClickHouse twice over (in log order, and
+    shuffled with every event twice) and compare every table with Cassandra (the oracle)."""
+    shuffled = events * 2
+    random.Random(5).shuffle(shuffled)
+    pg, ts = stack.settings.postgres, stack.settings.timescaledb
+    reports: list[TableReport] = []
+    names = {t.name for t in schemas}
+    for order, batch in ((f"{tag}log", events), (f"{tag}shuf", shuffled)):
+        configs: list[Destination] = [
+            PostgresDestination(type="postgres", name=f"pg-{order}", host=pg.host, port=pg.port,
+                                database=pg.database, user=pg.user,
+                                password=SecretStr(pg.password), schema_prefix=f"{order}_"),
+            PostgresDestination(type="postgres", name=f"ts-{order}", host=ts.host, port=ts.port,
+                                database=ts.database, user=ts.user, schema_prefix=f"{order}_",
+                                prepared_statements=False),
+            ClickHouseDestination(type="clickhouse", name=f"ch-{order}",
+                                  dsn=f"chdb://{tmp_path}/ch", database_prefix=f"{order}_"),
+        ]  # fmt: skip
+        for config in configs:
+            sink = sink_for(config)
+            for schema in schemas:
+                sink.ensure_table(schema)
+            sink.apply([e for e in batch if e.table in names], node_id="n1",
+                       position=Position(1, 1))  # fmt: skip
+            sink.close()
+            reports += verify_destination(session, config, schemas)
+    return reports
