@@ -3,9 +3,9 @@
 The agent replicates a live Cassandra workload into PostgreSQL and ClickHouse while a third
 destination is down (a PostgreSQL address nothing listens on). Over HTTP: the down
 destination's error counter grows and readiness names it, the other two stay up and their
-applied counters keep growing; /healthz stays alive. In a real headless Chromium the status
-page shows the three destinations and its numbers move while the workload runs (screenshot
-in /tmp/status-page-live.png).
+applied counters keep growing; /healthz stays alive; `casscade status` lists the three. In a
+real headless Chromium the status page shows the three destinations and its numbers move
+while the workload runs (screenshot in /tmp/status-page-live.png).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -182,6 +184,15 @@ def test_metrics_health_status_and_page_with_one_destination_down(
                 assert status["pg"]["position"] is not None
                 assert status["pg-down"]["last_error"]["kind"] == "transient"
                 assert "password" not in status_body  # never a credential on /status
+
+                cli = subprocess.run(
+                    [sys.executable, "-c", "from casscade.cli.main import main; main()",
+                     "status", "--url", url, "--json"],
+                    capture_output=True, text=True, timeout=120, check=False,
+                )  # fmt: skip
+                assert cli.returncode == 0, cli.stderr
+                listed = [d["name"] for d in json.loads(cli.stdout)["destinations"]]
+                assert listed == ["pg", "ch", "pg-down"]
 
                 _page(url)
                 assert workload.written > 0

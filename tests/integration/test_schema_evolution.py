@@ -54,6 +54,13 @@ dead_letters: {{directory: {tmp_path}/dlq-{tag}}}
     return path
 
 
+def _schema_changes(agent: Agent) -> float:
+    value = agent.telemetry.metrics.registry.get_sample_value(
+        "casscade_source_schema_changes_total"
+    )
+    return 0.0 if value is None else value
+
+
 def _poll_all(agent: Agent) -> None:
     """Poll until a pass applies nothing new."""
     for _ in range(30):
@@ -108,6 +115,10 @@ def test_add_and_drop_column_mid_stream_in_every_destination(stack: Stack, tmp_p
         late.close()
         assert live.failed == {}
         assert late.failed == {}
+        # Every change was seen live by each destination; the late agent saw none (it read
+        # the final schema once): refreshes without a change are not counted.
+        assert _schema_changes(live) >= 3 * 4
+        assert _schema_changes(late) == 0
         schema = SchemaRegistry(lambda: read_schema_rows(session)).snapshot.by_name(KEYSPACE, table)
         assert schema is not None
         assert sorted(schema.columns) == ["a", "c", "ck", "d", "pk"]

@@ -91,6 +91,7 @@ class _Destination:
     retry_at: float = 0.0
     failed: str | None = None  # a permanent error: no more attempts
     snapshot: object = None  # the schema snapshot its tables were last brought to
+    schemas: dict[str, TableSchema] = field(default_factory=dict)  # as last brought to
     telemetry: DestinationTelemetry | None = None
 
     @property
@@ -310,14 +311,20 @@ class Agent:
         """Bring the destination's tables to the current schema (created, columns added or
         dropped); a table dropped from Cassandra keeps what the destination has."""
         snapshot = self.registry.snapshot
+        changed = []
         for name in sorted(destination.tables):
             keyspace, table = name.split(".", 1)
             schema = snapshot.by_name(keyspace, table)
-            if schema is not None:
-                destination.sink.ensure_table(self._as_destinations_see(destination, schema))
-        if destination.snapshot is not None:
+            if schema is None:
+                continue
+            seen = destination.schemas.get(name)
+            if seen is not None and seen != schema:  # columns, types or drops changed
+                changed.append(name)
+            destination.schemas[name] = schema
+            destination.sink.ensure_table(self._as_destinations_see(destination, schema))
+        if changed:
             self.telemetry.schema_change()
-            log.info("schema_changed", destination=destination.name)
+            log.info("schema_changed", destination=destination.name, tables=changed)
         destination.snapshot = snapshot
 
     def _as_destinations_see(self, destination: _Destination, schema: TableSchema) -> TableSchema:
