@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 KEYSPACE = "bench_pipeline"
 
 
-def _write(session: Any, table: str, rows: int) -> float:  # noqa: ANN401 - driver session
+def write_rows(session: Any, table: str, rows: int) -> float:  # noqa: ANN401 - driver session
     from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
 
     session.execute(
@@ -123,7 +123,7 @@ def main() -> None:
     }
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        figures["cassandra_writes_per_s"] = round(_write(session, table, args.rows))
+        figures["cassandra_writes_per_s"] = round(write_rows(session, table, args.rows))
         for destination in _destinations(stack, run):
             result = _catch_up(stack, session, table, destination)
             figures[str(destination["type"])] = result

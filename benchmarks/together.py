@@ -20,8 +20,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
+from pipeline import KEYSPACE, write_rows  # the same table and rows as benchmarks/pipeline.py
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -33,31 +33,6 @@ from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
 
 HERE = Path(__file__).resolve().parent
-KEYSPACE = "bench_together"
-
-
-def _write(session: Any, table: str, rows: int) -> None:  # noqa: ANN401 - driver session
-    from cassandra.concurrent import execute_concurrent_with_args  # noqa: PLC0415
-
-    session.execute(
-        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-    )
-    session.execute(
-        f"CREATE TABLE {KEYSPACE}.{table} (id int, seq int, a text, b bigint, c double, "
-        "d boolean, e uuid, f timestamp, g int, h text, PRIMARY KEY (id, seq)) WITH cdc = true"
-    )
-    insert = session.prepare(  # the table name is ours
-        f"INSERT INTO {KEYSPACE}.{table} (id, seq, a, b, c, d, e, f, g, h) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
-    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    params = [
-        (n % 500, n, f"name-{n}", n * 7, n / 3, n % 2 == 0, uuid.UUID(int=n + 1),
-         base + datetime.timedelta(seconds=n), n % 97, "x" * 20)
-        for n in range(rows)
-    ]  # fmt: skip
-    execute_concurrent_with_args(session, insert, params, concurrency=64)
 
 
 def _applied(agent: Agent) -> dict[str, float]:
@@ -95,7 +70,7 @@ def main() -> None:
         })  # fmt: skip
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        _write(session, table, args.rows)
+        write_rows(session, table, args.rows)
         config = AgentConfig.model_validate(
             {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
                         "cleanup": "keep", "poll_interval_ms": 20},

@@ -58,22 +58,28 @@ def collection_columns(table: TableSchema) -> tuple[ColumnSchema, ...]:
     )  # fmt: skip
 
 
-def check_supported(
-    table: TableSchema, type_of: Callable[[ColumnSchema], str], *, collections: bool, static: bool
-) -> None:
-    """Raise UnsupportedColumnError for non-frozen collections or static columns when the
-    destination does not mirror them, non-frozen static collections, or a column `type_of`
+# The row-level columns after the value columns: liveness timestamp and expiry, deletion.
+ROW_COLUMNS = ("__row_ts", "__row_exp", "__del_ts")
+
+
+def cell_columns(
+    columns: tuple[ColumnSchema, ...], value_type: Callable[[ColumnSchema], str], number: str
+) -> list[tuple[str, str]]:
+    """(name, type) of each single-cell column's value, `__ts` and `__exp` columns; `number`
+    is the destination's 64-bit integer type."""
+    out = []
+    for c in columns:
+        out += [(c.name, value_type(c)), (c.name + "__ts", number), (c.name + "__exp", number)]
+    return out
+
+
+def check_supported(table: TableSchema, type_of: Callable[[ColumnSchema], str]) -> None:
+    """Raise UnsupportedColumnError for non-frozen static collections or a column `type_of`
     cannot map."""
     statics = [c for c in table.columns.values() if c.kind is ColumnKind.STATIC]
-    if statics and not static:
-        raise UnsupportedColumnError(f"static columns {', '.join(c.name for c in statics)}")
     multi_static = [f"{c.name} {c.type_text}" for c in statics if c.is_multi_cell]
     if multi_static:
         raise UnsupportedColumnError(f"non-frozen static collections ({', '.join(multi_static)})")
-    multi = collection_columns(table)
-    if multi and not collections:
-        names = ", ".join(f"{c.name} {c.type_text}" for c in multi)
-        raise UnsupportedColumnError(f"non-frozen collections or UDTs ({names})")
     for column in key_columns(table) + regular_columns(table) + static_columns(table):
         type_of(column)
 
@@ -89,10 +95,6 @@ class MirrorLayout:
 
     table: TableSchema
     namespace: str
-    # Whether the destination mirrors non-frozen collections and UDTs (element by element),
-    # and static columns.
-    supports_collections = False
-    supports_statics = False
 
     @staticmethod
     def quote(identifier: str) -> str:
@@ -133,5 +135,4 @@ class MirrorLayout:
 
     def check_supported(self) -> None:
         """Raise UnsupportedColumnError for what this destination cannot mirror yet."""
-        check_supported(self.table, self.column_type, collections=self.supports_collections,
-                        static=self.supports_statics)  # fmt: skip
+        check_supported(self.table, self.column_type)

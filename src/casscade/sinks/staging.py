@@ -17,7 +17,7 @@ it already holds. Pure: events and a TombstoneIndex in, staged rows out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from casscade.commitlog.codecs.counter import CounterContext
@@ -52,6 +52,20 @@ class StagedRow:
     deletion_us: int | None = None
     collection_deletions: dict[str, int] = field(default_factory=dict)
     elements: dict[tuple[str, object], StagedCell] = field(default_factory=dict)
+
+    def cell_values(
+        self, columns: Sequence[tuple[str, Callable[[object], object]]]
+    ) -> list[object]:
+        """Value, timestamp and expiry of each (column, value converter), in order (three
+        nulls for a column the batch did not write): the rows the destinations insert."""
+        out: list[object] = []
+        for name, convert in columns:
+            cell = self.cells.get(name)
+            if cell is None:
+                out += (None, None, None)
+            else:
+                out += (convert(cell.value), cell.timestamp_us, cell.expires_at_s)
+        return out
 
 
 @dataclass(slots=True)

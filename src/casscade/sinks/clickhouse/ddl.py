@@ -31,7 +31,13 @@ from casscade.commitlog.types import (
     UdtType,
     VectorType,
 )
-from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError, is_counter
+from casscade.sinks.layout import (
+    ROW_COLUMNS,
+    MirrorLayout,
+    UnsupportedColumnError,
+    cell_columns,
+    is_counter,
+)
 
 __all__ = ["ClickHouseLayout", "UnsupportedColumnError", "ch_type", "create_statements", "quote"]
 
@@ -126,9 +132,6 @@ def quote(identifier: str) -> str:
 class ClickHouseLayout(MirrorLayout):
     """One mirrored table in ClickHouse (`namespace` is the database)."""
 
-    supports_collections = True
-    supports_statics = True
-
     @staticmethod
     def quote(identifier: str) -> str:
         return quote(identifier)
@@ -140,25 +143,17 @@ class ClickHouseLayout(MirrorLayout):
 
 def value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
     """The change table's non-key columns, (name, ClickHouse type), in order."""
-    values = []
-    for c in layout.regulars:
-        values += [(c.name, _stored_type(c)), (c.name + "__ts", "Nullable(Int64)"),
-                   (c.name + "__exp", "Nullable(Int64)")]  # fmt: skip
+    values = cell_columns(layout.regulars, _stored_type, "Nullable(Int64)")
     values += [(c.name + "__del", "Nullable(Int64)") for c in layout.collections]
     if layout.collections:
         values.append(("__elements", ELEMENTS_TYPE))
-    return [*values, ("__row_ts", "Nullable(Int64)"), ("__row_exp", "Nullable(Int64)"),
-            ("__del_ts", "Nullable(Int64)")]  # fmt: skip
+    return values + [(name, "Nullable(Int64)") for name in ROW_COLUMNS]
 
 
 def static_value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
     """The static change table's non-key columns, (name, ClickHouse type), in order."""
-    values = []
-    for c in layout.statics:
-        values += [(c.name, _stored_type(c)), (c.name + "__ts", "Nullable(Int64)"),
-                   (c.name + "__exp", "Nullable(Int64)")]  # fmt: skip
-    return [*values, ("__row_ts", "Nullable(Int64)"), ("__row_exp", "Nullable(Int64)"),
-            ("__del_ts", "Nullable(Int64)")]  # fmt: skip
+    values = cell_columns(layout.statics, _stored_type, "Nullable(Int64)")
+    return values + [(name, "Nullable(Int64)") for name in ROW_COLUMNS]
 
 
 def create_statements(layout: ClickHouseLayout) -> list[str]:

@@ -266,12 +266,7 @@ class ClickHouseSink:
         rows: list[list[object]] = []
         for key, row in staged.rows.items():
             values = [convert(v) for convert, v in zip(keys, key, strict=True)]
-            for name, convert in regulars:
-                cell = row.cells.get(name)
-                if cell is None:
-                    values += [None, None, None]
-                else:
-                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += row.cell_values(regulars)
             values += [row.collection_deletions.get(c.name) for c in collections]
             if collections:
                 values.append(_elements(element_types, row))
@@ -304,12 +299,7 @@ class ClickHouseSink:
         rows: list[list[object]] = []
         for pk, row in staged.statics.items():
             values = [f(v) for f, v in zip(pk_convert, pk, strict=True)]
-            for name, convert in statics:
-                cell = row.cells.get(name)
-                if cell is None:
-                    values += [None, None, None]
-                else:
-                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += row.cell_values(statics)
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             rows.append(values)
         names = [c.name for c in layout.table.partition_key]

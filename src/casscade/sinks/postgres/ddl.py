@@ -40,7 +40,13 @@ from casscade.commitlog.types import (
     UdtType,
     VectorType,
 )
-from casscade.sinks.layout import MirrorLayout, UnsupportedColumnError, is_counter
+from casscade.sinks.layout import (
+    ROW_COLUMNS,
+    MirrorLayout,
+    UnsupportedColumnError,
+    cell_columns,
+    is_counter,
+)
 from casscade.sinks.values import json_value, time_ns
 
 MIN_TS = -(1 << 63)
@@ -120,9 +126,6 @@ def quote(identifier: str) -> str:
 class TableLayout(MirrorLayout):
     """One mirrored table in PostgreSQL (`namespace` is the schema)."""
 
-    supports_collections = True
-    supports_statics = True
-
     @staticmethod
     def quote(identifier: str) -> str:
         return quote(identifier)
@@ -134,19 +137,15 @@ class TableLayout(MirrorLayout):
 
 def value_columns(layout: TableLayout) -> list[tuple[str, str]]:
     """The state table's non-key columns, (name, PostgreSQL type), in order."""
-    values = []
-    for c in layout.regulars:
-        values += [(c.name, pg_type(c)), (c.name + "__ts", "bigint"), (c.name + "__exp", "bigint")]
+    values = cell_columns(layout.regulars, pg_type, "bigint")
     values += [(c.name + "__del", "bigint") for c in layout.collections]
-    return [*values, ("__row_ts", "bigint"), ("__row_exp", "bigint"), ("__del_ts", "bigint")]
+    return values + [(name, "bigint") for name in ROW_COLUMNS]
 
 
 def static_value_columns(layout: TableLayout) -> list[tuple[str, str]]:
     """The static table's non-key columns, (name, PostgreSQL type), in order."""
-    values = []
-    for c in layout.statics:
-        values += [(c.name, pg_type(c)), (c.name + "__ts", "bigint"), (c.name + "__exp", "bigint")]
-    return [*values, ("__row_ts", "bigint"), ("__row_exp", "bigint"), ("__del_ts", "bigint")]
+    values = cell_columns(layout.statics, pg_type, "bigint")
+    return values + [(name, "bigint") for name in ROW_COLUMNS]
 
 
 def create_statements(layout: TableLayout) -> list[str]:

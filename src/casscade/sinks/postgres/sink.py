@@ -434,12 +434,7 @@ def _merge_into(
     with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
         for key, row in rows.items():
             values = [convert(v) for convert, v in zip(key_values, key, strict=True)]
-            for name, convert in cell_values:
-                cell = row.cells.get(name)
-                if cell is None:
-                    values += [None, None, None]
-                else:
-                    values += [convert(cell.value), cell.timestamp_us, cell.expires_at_s]
+            values += row.cell_values(cell_values)
             values += [row.collection_deletions.get(name) for name in collections]
             values += [row.row_timestamp_us, row.row_expires_at_s, row.deletion_us]
             copy.write_row(values)
