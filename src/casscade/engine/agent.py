@@ -535,13 +535,19 @@ class Agent:
         failure: list[BaseException],
     ) -> None:
         """One destination's own loop (a thread): a slow or failing destination never holds
-        the others back. A corrupt segment stops the agent (through `failure`)."""
+        the others back. A corrupt segment or an unexpected error stops the agent (through
+        `failure`)."""
         interval = self.config.source.poll_interval_ms / 1000
         while not done():
             stats = PollStats()
             try:
                 self._poll_one(destination, stats)
-            except CorruptLogError as exc:
+            except Exception as exc:  # noqa: BLE001 - a corrupt segment or a bug: stop the agent
+                # Handed to the main loop, which stops every thread and raises it: never a
+                # destination thread that died while the others go on.
+                problem = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+                log.error("destination_loop_stopped", destination=destination.name,  # noqa: TRY400
+                          error=problem)  # fmt: skip
                 failure.append(exc)
                 return
             waiting = destination.retry_at - self._clock()

@@ -93,6 +93,23 @@ def test_iter_entries_broken_marker_in_completed_segment_raises() -> None:
     assert live[-1].reason is StopReason.NOT_YET_WRITTEN
 
 
+def test_iter_entries_valid_marker_pointing_nowhere_is_the_live_frontier() -> None:
+    """Edit: the second sync marker keeps its valid CRC but `next` is 0 (its CRC does not
+    cover `next`; a live segment showed this at its write frontier). Live: not written yet,
+    with the entries before it; COMPLETED: corruption at the marker's offset."""
+    second = next(b for a, b in itertools.pairwise(ENTRIES) if b.position == a.end + 8)
+    marker = second.position - 8
+    damaged = bytearray(SEGMENT)
+    damaged[marker : marker + 4] = bytes(4)
+    live = list(iter_entries(bytes(damaged), DESCRIPTOR, completed=False))
+    assert isinstance(live[-1], SegmentEnd)
+    assert live[-1].reason is StopReason.NOT_YET_WRITTEN
+    assert [r for r in live if isinstance(r, LogEntry)] == [e for e in ENTRIES if e.end <= marker]
+    with pytest.raises(CorruptSegmentError, match="points to 0") as caught:
+        list(iter_entries(bytes(damaged), DESCRIPTOR, completed=True))
+    assert caught.value.offset == marker
+
+
 @pytest.mark.parametrize("codec", ["lz4", "snappy", "deflate", "zstd"])
 def test_iter_entries_resume_compressed_segment_skips_decoded_sections(codec: str) -> None:
     """On a compressed segment a resumed walk keeps the logical positions right, yields only
