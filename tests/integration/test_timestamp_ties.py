@@ -27,18 +27,22 @@ from casscade.stack.manager import Stack
 from tests.integration.workloads import create_keyspace
 
 KEYSPACE = "it_ties"
-# column -> (CQL literal a, CQL literal b, TTL of b): a then b on row 1, b then a on row 2.
+# column -> (assignment a, assignment b, TTL of b): a then b on row 1, b then a on row 2, each
+# pair at one timestamp of its own.
 PAIRS = {
-    "i": ("5", "-5", 0),
-    "b": ("7", "-7", 0),
-    "d": ("-1.5", "-2.5", 0),
-    "ts": ("'2020-01-01T00:00:00Z'", "'1960-01-01T00:00:00Z'", 0),
-    "t": ("'a'", "'b'", 0),
-    "e": ("'x'", "'a'", 86_400),  # the expiring cell wins although 'x' > 'a'
+    "i": ("i = 5", "i = -5", 0),
+    "b": ("b = 7", "b = -7", 0),
+    "d": ("d = -1.5", "d = -2.5", 0),
+    "ts": ("ts = '2020-01-01T00:00:00Z'", "ts = '1960-01-01T00:00:00Z'", 0),
+    "t": ("t = 'a'", "t = 'b'", 0),
+    "v": ("v = 128", "v = 127", 0),  # varint 127 is 0x7F, 128 is 0x0080: 127 wins
+    "e": ("e = 'x'", "e = 'a'", 86_400),  # the expiring cell wins although 'x' > 'a'
+    "m": ("m['k'] = 5", "m['k'] = -5", 0),  # one map element
+    "s": ("s = 3", "s = -3", 0),  # a static column
 }
 
 
-def _config(stack: Stack, tmp_path: Path, table: str) -> Path:
+def _config(stack: Stack, tmp_path: Path, table: str, batch: int) -> Path:
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     path = tmp_path / "casscade.yaml"
     path.write_text(
@@ -57,43 +61,45 @@ destinations:
       database: {ts.database}, user: {ts.user}, prepared_statements: false, schema_prefix: t_}}
   - {{type: clickhouse, name: ch-{table}, dsn: "chdb://{tmp_path}/ch", database_prefix: t_}}
 dead_letters: {{directory: {tmp_path}/dlq}}
+batch: {{max_events: {batch}}}
 """,
         encoding="utf-8",
     )
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue #4): the sinks break equal-timestamp ties by natural value order "
-    "and ignore TTL, where Cassandra compares serialized bytes and prefers expiring cells; "
-    "strict, so the suite fails once this passes and the mark must go",
-)
-def test_equal_timestamps_resolve_as_cassandra_does(stack: Stack, tmp_path: Path) -> None:
-    """Ties between live values, and between expiring and non-expiring values, end with
-    Cassandra's winner in every destination, whichever write arrives first."""
+@pytest.mark.parametrize("batch", [1, 2000], ids=["event-by-event", "one-batch"])
+def test_equal_timestamps_resolve_as_cassandra_does(
+    stack: Stack, tmp_path: Path, batch: int
+) -> None:
+    """Ties between live values, between expiring and non-expiring values, of a map element
+    and of a static column end with Cassandra's winner in every destination, whichever write
+    arrives first, whether both writes meet in one batch (the agent's fold) or in two (the
+    destination's merge)."""
     table = f"t_{uuid.uuid4().hex[:10]}"
     env = dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password)
-    config = load_config(_config(stack, tmp_path, table), environ=env)
+    config = load_config(_config(stack, tmp_path, table, batch), environ=env)
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
         create_keyspace(session, KEYSPACE)
         session.execute(
-            f"CREATE TABLE {KEYSPACE}.{table} (k int PRIMARY KEY, i int, b bigint, d double, "
-            "ts timestamp, t text, e text) WITH cdc = true"
+            f"CREATE TABLE {KEYSPACE}.{table} (k int, c int, i int, b bigint, d double, "
+            "ts timestamp, t text, v varint, e text, m map<text, int>, s int static, "
+            "PRIMARY KEY (k, c)) WITH cdc = true"
         )
         stamp = 1_700_000_000_000_000
         for column, (a, b, ttl) in PAIRS.items():
             stamp += 10
+            where = "k = {k}" if column == "s" else "k = {k} AND c = 0"
             for k, (first, second) in ((1, (a, b)), (2, (b, a))):
-                for value in (first, second):
-                    using = f"TTL {ttl} AND TIMESTAMP {stamp}" if value == b and ttl else (
+                for assignment in (first, second):
+                    using = f"TTL {ttl} AND TIMESTAMP {stamp}" if assignment == b and ttl else (
                         f"TIMESTAMP {stamp}")  # fmt: skip
                     session.execute(f"UPDATE {KEYSPACE}.{table} USING {using} "
-                                    f"SET {column} = {value} WHERE k = {k}")  # fmt: skip
+                                    f"SET {assignment} WHERE {where.format(k=k)}")  # fmt: skip
         agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
         try:
-            for _ in range(20):
+            for _ in range(200):
                 stats = agent.poll()
                 assert not stats.unavailable, stats.unavailable
                 if stats.mutations == 0:
@@ -109,9 +115,11 @@ def test_equal_timestamps_resolve_as_cassandra_does(stack: Stack, tmp_path: Path
             for report in verify_destination(session, destination, [schema])
         ]
     # What Cassandra chose (the unsigned comparison of serialized values, TTL first).
-    assert (rows[1].i, rows[1].b, rows[1].d, rows[1].t, rows[1].e) == (-5, -7, -2.5, "b", "a")
-    assert rows[1].ts.year == 1960
-    assert rows[1][1:] == rows[2][1:]  # the order of the writes does not matter
+    one, two = rows[1], rows[2]
+    assert (one.i, one.b, one.d, one.t, one.v, one.e, one.m, one.s) == (
+        -5, -7, -2.5, "b", 127, "a", {"k": -5}, -3)  # fmt: skip
+    assert one.ts.year == 1960
+    assert one[1:] == two[1:]  # the order of the writes does not matter
     assert len(reports) == 3
     for report in reports:
         assert report.equal, report

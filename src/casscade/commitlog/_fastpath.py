@@ -331,7 +331,8 @@ def _cells(
                 pos += 1
             pos += 1
             end = pos + size
-            append(_new(Cell, (name, row_ts, decode(buf[pos:end]), False, None, None, None)))
+            raw = buf[pos:end]
+            append(_new(Cell, (name, row_ts, decode(raw), False, None, None, None, raw)))
             pos = end
         elif decode_cell is not None:
             pos = _complex_column(
@@ -382,7 +383,7 @@ def _complex_column(
                 if not _I64_MIN <= timestamp <= _I64_MAX:
                     timestamp = to_i64(timestamp)
                 path, value = decode_cell(buf[at + 1 : path_end], raw)
-                cells.append(_new(Cell, (name, timestamp, value, False, None, None, path)))
+                cells.append(_new(Cell, (name, timestamp, value, False, None, None, path, raw)))
                 pos = value_end
                 continue
         cell, pos = _cell(buf, pos, spec, row_info, minima, is_complex=True)
@@ -447,4 +448,4 @@ def _cell(
     elif not deleted:
         value = decode(raw)
     fields = (name, timestamp, None if deleted else value, deleted, ttl if expiring else None)
-    return _new(Cell, (*fields, ldt, path)), pos
+    return _new(Cell, (*fields, ldt, path, raw)), pos

@@ -384,11 +384,12 @@ def _decode_row(
                 end = start + size if size is not None else len(buf) + 1
                 if end <= len(buf):
                     cur.pos = end
+                    raw = bytes(buf[start:end])
                     try:
-                        value = column.decode(buf[start:end])
+                        value = column.decode(raw)
                     except ValueDecodeError as exc:
                         raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
-                    cells.append(Cell(column.name, row_ts, value))
+                    cells.append(Cell(column.name, row_ts, value, raw=raw))
                     continue
             cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=False))
             continue
@@ -439,13 +440,12 @@ def _read_complex_column(
                     value_end = path_end + 1 + buf[path_end]
                     if value_end <= len(buf):
                         cur.pos = value_end
+                        raw = bytes(buf[path_end + 1 : value_end])
                         try:
-                            path, value = decode_cell(
-                                buf[at + 1 : path_end], buf[path_end + 1 : value_end]
-                            )
+                            path, value = decode_cell(buf[at + 1 : path_end], raw)
                         except ValueDecodeError as exc:
                             raise cur.corrupt(f"cell of column {column.name}: {exc}") from exc
-                        cells.append(Cell(column.name, timestamp, value, False, None, None, path))
+                        cells.append(Cell(column.name, timestamp, value, path=path, raw=raw))
                         continue
             cur.pos = pos
         cells.append(_decode_cell(cur, header, column, row_info=row_info, complex_column=True))
@@ -524,4 +524,5 @@ def _decode_cell(
         ttl_s=ttl if expiring else None,
         local_deletion_time_s=ldt,
         path=path,
+        raw=raw,
     )

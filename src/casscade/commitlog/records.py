@@ -111,6 +111,8 @@ class Cell(NamedTuple):
         local_deletion_time_s: expiry time for an expiring cell, deletion time for a tombstone.
         path: for a cell of a non-frozen collection or UDT: list -> timeuuid, set -> the
             element, map -> the key, UDT -> the field name. None for simple columns.
+        raw: the value's bytes as serialized: what Cassandra compares when two cells of one
+            column have equal timestamps (empty for set elements; a tombstone's as written).
     """
 
     column: str
@@ -120,6 +122,7 @@ class Cell(NamedTuple):
     ttl_s: int | None = None
     local_deletion_time_s: int | None = None
     path: object = None
+    raw: bytes = b""
 
 
 class ComplexDeletion(NamedTuple):

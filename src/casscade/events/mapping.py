@@ -144,4 +144,5 @@ def _cell(cell: Cell) -> CellChange:
         expires_at_s=cell.local_deletion_time_s,
         is_tombstone=cell.is_tombstone,
         path=cell.path,
+        raw=cell.raw,
     )

@@ -43,6 +43,10 @@ class CellChange:
         is_tombstone: the column (or element) was deleted or set to null.
         path: the element for collection cells: list -> timeuuid, set -> element,
             map -> key, UDT -> field name. None for whole-column cells.
+        raw: the value as Cassandra serialized it, which decides between two live cells
+            with equal timestamps (the greater as unsigned bytes wins); after masking, the
+            masked value's UTF-8, never the original. Not part of equality: it follows
+            from `value`.
     """
 
     column: str
@@ -52,6 +56,7 @@ class CellChange:
     expires_at_s: int | None = None
     is_tombstone: bool = False
     path: object = None
+    raw: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -313,15 +313,17 @@ def _mask_range(
 def _mask_cell(plan: _CellPlan | None, cell: CellChange) -> CellChange:
     if plan is None:
         return cell
-    value, path = cell.value, cell.path
+    value, path, raw = cell.value, cell.path, cell.raw
     if plan.by_field is not None:
         fn = plan.by_field.get(str(path))
         if fn is None:
             return cell
         value = fn(value)
+        raw = _masked_raw(value)
     else:
         if plan.value is not None:
             value = plan.value(value)
+            raw = _masked_raw(value)
         if plan.path is not None and path is not None:
             path = plan.path(path)
     return CellChange(
@@ -332,4 +334,16 @@ def _mask_cell(plan: _CellPlan | None, cell: CellChange) -> CellChange:
         expires_at_s=cell.expires_at_s,
         is_tombstone=cell.is_tombstone,
         path=path,
+        raw=raw,
     )
+
+
+def _masked_raw(value: object) -> bytes:
+    """The bytes that break ties of a masked value: its own, never the original's (which would
+    carry what masking hides). Ties of equal timestamps in a masked column therefore go to
+    the greater masked value, where Cassandra compares the originals."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8")

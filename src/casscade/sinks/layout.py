@@ -63,13 +63,18 @@ ROW_COLUMNS = ("__row_ts", "__row_exp", "__del_ts")
 
 
 def cell_columns(
-    columns: tuple[ColumnSchema, ...], value_type: Callable[[ColumnSchema], str], number: str
+    columns: tuple[ColumnSchema, ...],
+    value_type: Callable[[ColumnSchema], str],
+    number: str,
+    binary: str,
 ) -> list[tuple[str, str]]:
-    """(name, type) of each single-cell column's value, `__ts` and `__exp` columns; `number`
-    is the destination's 64-bit integer type."""
+    """(name, type) of each single-cell column's value, `__ts`, `__exp` and `__tie` columns
+    (`casscade.sinks.staging.tie_key`); `number` is the destination's 64-bit integer type,
+    `binary` its byte string type."""
     out = []
     for c in columns:
-        out += [(c.name, value_type(c)), (c.name + "__ts", number), (c.name + "__exp", number)]
+        out += [(c.name, value_type(c)), (c.name + "__ts", number), (c.name + "__exp", number),
+                (c.name + "__tie", binary)]  # fmt: skip
     return out
 
 
@@ -110,12 +115,13 @@ class MirrorLayout:
 
     @property
     def regulars(self) -> tuple[ColumnSchema, ...]:
-        """Single-cell regular columns: value, `__ts` and `__exp` each."""
+        """Single-cell regular columns: value, `__ts`, `__exp` and `__tie` each."""
         return regular_columns(self.table)
 
     @property
     def statics(self) -> tuple[ColumnSchema, ...]:
-        """Static columns: value, `__ts` and `__exp` each, in the partition's static table."""
+        """Static columns: value, `__ts`, `__exp` and `__tie` each, in the partition's static
+        table."""
         return static_columns(self.table)
 
     @property

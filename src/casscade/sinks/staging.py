@@ -5,7 +5,9 @@ ON CONFLICT) can touch each row once per statement, so the batch is first folded
 the same last-write-wins rule the merge applies against stored rows:
 
 * a cell wins over another of the same column when its timestamp is newer; at equal
-  timestamps a tombstone wins over a live value, and between live values the greater one;
+  timestamps the greater tie key (`tie_key`, Cassandra's Cells.resolveRegular): a tombstone,
+  then an expiring cell (the later expiry first), then the greater serialized value as
+  unsigned bytes, so -5 beats 5;
 * a cell no newer than a covering deletion (row, range or partition, stored or in this batch)
   is dropped;
 * a row's liveness (an INSERT's primary key) wins when at least as new;
@@ -27,14 +29,35 @@ from casscade.sinks.ranges import TombstoneIndex, covers
 MIN_TS = -(1 << 63)
 
 
+_LIVE, _EXPIRING, _TOMBSTONE = b"\x00", b"\x01", b"\x02"
+_U32 = 0xFFFFFFFF
+
+
+def tie_key(is_tombstone: bool, expires_at_s: int | None, raw: bytes) -> bytes:
+    """What breaks a tie between two cells of one column with equal timestamps: the greater
+    key wins, comparing bytes unsigned (Python, PostgreSQL bytea and ClickHouse String all
+    compare so).
+
+    Cassandra's order (Cells.resolveRegular): a tombstone beats any live cell, an expiring
+    cell a non-expiring one, the later of two expiries wins, and else the greater value as
+    unsigned bytes. Tombstones differ only by deletion time (their values are empty).
+    """
+    if is_tombstone:
+        return _TOMBSTONE + (max(0, min(expires_at_s or 0, _U32))).to_bytes(4, "big")
+    if expires_at_s is None:
+        return _LIVE + raw
+    return _EXPIRING + max(0, min(expires_at_s, _U32)).to_bytes(4, "big") + raw
+
+
 @dataclass(slots=True)
 class StagedCell:
-    """The winning state of one column of one row in the batch."""
+    """The winning state of one column of one row in the batch (`tie`: `tie_key`)."""
 
     value: object
     timestamp_us: int
     expires_at_s: int | None
     is_tombstone: bool
+    tie: bytes = _LIVE
 
 
 @dataclass(slots=True)
@@ -56,15 +79,16 @@ class StagedRow:
     def cell_values(
         self, columns: Sequence[tuple[str, Callable[[object], object]]]
     ) -> list[object]:
-        """Value, timestamp and expiry of each (column, value converter), in order (three
-        nulls for a column the batch did not write): the rows the destinations insert."""
+        """Value, timestamp, expiry and tie key of each (column, value converter), in order
+        (four nulls for a column the batch did not write): the rows the destinations insert
+        (`casscade.sinks.layout.cell_columns`)."""
         out: list[object] = []
         for name, convert in columns:
             cell = self.cells.get(name)
             if cell is None:
-                out += (None, None, None)
+                out += (None, None, None, None)
             else:
-                out += (convert(cell.value), cell.timestamp_us, cell.expires_at_s)
+                out += (convert(cell.value), cell.timestamp_us, cell.expires_at_s, cell.tie)
         return out
 
 
@@ -101,21 +125,12 @@ class Staged:
         return row
 
 
-def value_wins(new: object, old: object) -> bool:
-    """Between two live values with equal timestamps, whether `new` wins (the greater)."""
-    try:
-        return bool(new > old)  # type: ignore[operator]
-    except TypeError:  # e.g. an IPv4 against an IPv6 address: order by their text
-        return str(new) > str(old)
-
-
 def cell_wins(new: StagedCell, old: StagedCell) -> bool:
-    """Cassandra's reconciliation of two cells of one column."""
+    """Cassandra's reconciliation of two cells of one column: the newer, and at equal
+    timestamps the greater tie key."""
     if new.timestamp_us != old.timestamp_us:
         return new.timestamp_us > old.timestamp_us
-    if new.is_tombstone != old.is_tombstone:
-        return new.is_tombstone
-    return not new.is_tombstone and value_wins(new.value, old.value)
+    return new.tie > old.tie
 
 
 def stage(
@@ -198,17 +213,26 @@ def _as_shards(event: ChangeEvent, counters: frozenset[str]) -> ChangeEvent:
         elif cell.is_tombstone or not isinstance(cell.value, CounterContext):
             deletions.append((cell.column, cell.timestamp_us))
         else:
+            # Between two versions of one node's shard the higher clock wins.
             cells += [CellChange(cell.column, shard.count, cell.timestamp_us,
-                                 path=shard.counter_id) for shard in cell.value.shards]  # fmt: skip
+                                 path=shard.counter_id, raw=_clock(shard.clock))
+                      for shard in cell.value.shards]  # fmt: skip
     return replace(event, cells=tuple(cells), collection_deletions=tuple(deletions))
 
 
+def _clock(clock: int) -> bytes:
+    """A counter shard's clock as bytes that order as the clocks do."""
+    return (clock + (1 << 63)).to_bytes(8, "big")
+
+
 def _state_of(cell: CellChange) -> StagedCell:
+    tombstone = cell.is_tombstone
     return StagedCell(
-        None if cell.is_tombstone else cell.value,
+        None if tombstone else cell.value,
         cell.timestamp_us,
-        None if cell.is_tombstone else cell.expires_at_s,
-        cell.is_tombstone,
+        None if tombstone else cell.expires_at_s,
+        tombstone,
+        tie_key(tombstone, cell.expires_at_s, cell.raw),
     )
 
 

@@ -215,8 +215,8 @@ def test_decode_common_ttl_row_gives_liveness_and_expiring_cells() -> None:
     assert isinstance(row, Row)
     assert row.liveness == Liveness(MIN_TS + 3, 7 + 100, MIN_LDT + 9)
     assert row.cells == (
-        Cell("a", MIN_TS + 3, 1, False, None, MIN_LDT + 9, None),
-        Cell("b", MIN_TS + 3, "hi", False, 7 + 1, MIN_LDT + 16, None),
+        Cell("a", MIN_TS + 3, 1, False, None, MIN_LDT + 9, None, raw=b"\0\0\0\1"),
+        Cell("b", MIN_TS + 3, "hi", False, 7 + 1, MIN_LDT + 16, None, raw=b"hi"),
         Cell("s", MIN_TS + 3, None, False, None, MIN_LDT + 9, 5),
     )
 

@@ -76,7 +76,7 @@ def test_decode_mutation_worked_example_gives_row_and_cell() -> None:
     assert isinstance(row, Row)
     assert row.clustering == ("name0",)
     assert row.liveness == Liveness(1699285480066000, None, None)
-    assert row.cells == (Cell(column="val", timestamp_us=1699285480066000, value=b"67"),)
+    assert row.cells == (Cell(column="val", timestamp_us=1699285480066000, value=b"67", raw=b"67"),)
 
 
 def test_decode_mutation_unknown_table_gives_unknown_schema() -> None:

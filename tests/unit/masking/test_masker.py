@@ -287,11 +287,13 @@ def test_masked_event_and_cells_keep_every_field_of_their_classes() -> None:
     ]  # fmt: skip
     assert [f.name for f in dataclasses.fields(CellChange)] == [
         "column", "value", "timestamp_us", "ttl_s", "expires_at_s", "is_tombstone", "path",
+        "raw",
     ]  # fmt: skip
     event = ChangeEvent(
         "ks", "t", Op.UPSERT, ("alice",), ("eu", 1), is_static=True, timestamp_us=1,
         deletion_us=2, row_timestamp_us=3, row_ttl_s=4, row_expires_at_s=5,
-        cells=(CellChange("notes", "x", 6, ttl_s=7, expires_at_s=8, is_tombstone=False),),
+        cells=(CellChange("notes", "x", 6, ttl_s=7, expires_at_s=8, is_tombstone=False,
+                          raw=b"x"),),
         collection_deletions=(("tags", 9),), position=Position(1, 2),
     )  # fmt: skip
     masked = _masker().mask_event(event, SCHEMA, vault_entries=VaultEntries())
@@ -304,3 +306,5 @@ def test_masked_event_and_cells_keep_every_field_of_their_classes() -> None:
         original.column, original.timestamp_us, original.ttl_s, original.expires_at_s, False,
     )  # fmt: skip
     assert cell.value == "[redacted]"
+    # Ties are broken by the masked value's bytes, never the original's.
+    assert cell.raw == b"[redacted]"

@@ -6,7 +6,7 @@ import itertools
 
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
 from casscade.sinks.ranges import TombstoneIndex
-from casscade.sinks.staging import StagedCell, cell_wins, stage
+from casscade.sinks.staging import StagedCell, cell_wins, stage, tie_key
 
 
 def _index(
@@ -34,18 +34,45 @@ def test_newest_cell_wins_whatever_the_order() -> None:
     events = [_upsert(1, 10, "a"), _upsert(1, 30, "c"), _upsert(1, 20, "b")]
     for order in itertools.permutations(events):
         staged = stage(order, 2, _index({}), [False])
-        assert staged.rows[(1, 1)].cells["v"] == StagedCell("c", 30, None, False)
+        cell = staged.rows[(1, 1)].cells["v"]
+        assert (cell.value, cell.timestamp_us, cell.is_tombstone) == ("c", 30, False)
 
 
-def test_equal_timestamps_tombstone_then_greater_value() -> None:
-    """At equal timestamps a tombstone beats a value, and the greater value beats the smaller."""
-    live_a, live_b = StagedCell("a", 5, None, False), StagedCell("b", 5, None, False)
-    tomb = StagedCell(None, 5, None, True)
-    assert cell_wins(tomb, live_b)
-    assert not cell_wins(live_b, tomb)
-    assert cell_wins(live_b, live_a)
-    assert not cell_wins(live_a, live_b)
-    assert not cell_wins(StagedCell("z", 4, None, False), live_a)
+def _cell(value: object, ts: int, raw: bytes, expires: int | None = None) -> StagedCell:
+    tomb = value is None
+    return StagedCell(value, ts, None if tomb else expires, tomb, tie_key(tomb, expires, raw))
+
+
+def test_equal_timestamps_resolve_as_cassandra_does() -> None:
+    """At equal timestamps: a tombstone beats everything, an expiring cell a non-expiring one,
+    the later expiry the earlier, and else the greater serialized value as unsigned bytes
+    (so -5, 0xFFFFFFFB, beats 5); a newer timestamp beats all of it."""
+    five, minus_five = _cell(5, 5, (5).to_bytes(4, "big", signed=True)), _cell(
+        -5, 5, (-5).to_bytes(4, "big", signed=True))  # fmt: skip
+    expiring, later = _cell("a", 5, b"a", expires=100), _cell("a", 5, b"a", expires=200)
+    tomb = _cell(None, 5, b"", expires=50)
+    order = [five, minus_five, expiring, later, tomb]  # each beats the ones before it
+    for i, weaker in enumerate(order):
+        for stronger in order[i + 1 :]:
+            assert cell_wins(stronger, weaker), (stronger, weaker)
+            assert not cell_wins(weaker, stronger), (weaker, stronger)
+    assert cell_wins(_cell("a", 6, b"a"), tomb)
+    assert not cell_wins(_cell("z", 4, b"z"), five)
+
+
+def test_equal_timestamps_in_a_batch_give_the_same_winner_in_any_order() -> None:
+    """Folding two writes of one timestamp keeps the one Cassandra keeps, whichever is first."""
+
+    def write(value: int, ttl_expiry: int | None = None) -> ChangeEvent:
+        cell = CellChange("v", value, 7, expires_at_s=ttl_expiry,
+                          raw=value.to_bytes(4, "big", signed=True))  # fmt: skip
+        return ChangeEvent("ks", "t", Op.UPSERT, (1,), (1,), timestamp_us=7, cells=(cell,))
+
+    for pair, winner in (((5, -5), -5), ((1, 2), 2)):
+        for order in itertools.permutations([write(v) for v in pair]):
+            assert stage(order, 2, _index({}), [False]).rows[(1, 1)].cells["v"].value == winner
+    for order in itertools.permutations([write(9), write(1, ttl_expiry=10**9)]):
+        assert stage(order, 2, _index({}), [False]).rows[(1, 1)].cells["v"].value == 1
 
 
 def test_deletions_in_the_batch_and_stored_shadow_older_writes() -> None:
@@ -89,5 +116,5 @@ def test_row_liveness_keeps_the_newest_insert_and_tombstones_drop_values() -> No
     events = [_upsert(1, 30, row=True), _upsert(1, 20, row=True), _upsert(1, 40, tomb=True)]
     row = stage(events, 2, _index({}), [False]).rows[(1, 1)]
     assert row.row_timestamp_us == 30
-    assert row.cells["v"] == StagedCell(None, 40, None, True)
+    assert row.cells["v"] == StagedCell(None, 40, None, True, tie_key(True, None, b""))
     assert row.deletion_us is None

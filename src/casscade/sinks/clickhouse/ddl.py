@@ -4,12 +4,13 @@ ClickHouse has no in-place guarded update, so the destination keeps every change
 view resolve them with Cassandra's rule. For `ks.t`, in database `<prefix>ks`:
 
 * `t__changes` (MergeTree): one row per change event: the key; per regular column `c` its new
-  value, `c__ts` (write or deletion timestamp, NULL when the event did not write it) and
-  `c__exp` (expiry); the row's liveness `__row_ts`/`__row_exp`; `__del_ts` for a row deletion.
-  Duplicates are harmless: the view takes maxima.
+  value, `c__ts` (write or deletion timestamp, NULL when the event did not write it),
+  `c__exp` (expiry) and `c__tie` (what breaks a tie of equal timestamps,
+  casscade.sinks.staging.tie_key); the row's liveness `__row_ts`/`__row_exp`; `__del_ts`
+  for a row deletion. Duplicates are harmless: the view takes maxima.
 * `t__tombstones` (MergeTree): partition deletions (`bounds` empty) and clustering-range
   deletions (`bounds` JSON, kept so late older writes are filtered before they are inserted).
-* `t` (view): per key, each column's value with the greatest (timestamp, is-tombstone), shown
+* `t` (view): per key, each column's value with the greatest (timestamp, tie key), shown
   when newer than the newest row or partition deletion and not expired; rows with a live
   value or liveness.
 
@@ -66,10 +67,10 @@ MIN_TS = -(1 << 63)
 
 
 # The elements (and UDT fields) of non-frozen collections a change writes: column, path (JSON
-# text), list order, value (JSON text), timestamp, expiry, tombstone.
+# text), list order, value (JSON text), timestamp, expiry, tombstone, tie key.
 ELEMENTS_TYPE = (
     "Array(Tuple(column String, path String, sort String, value Nullable(String), ts Int64, "
-    "exp Nullable(Int64), tomb UInt8))"
+    "exp Nullable(Int64), tomb UInt8, tie String))"
 )
 _VECTOR_ARRAYS = {NativeName.FLOAT: "Array(Float32)", NativeName.DOUBLE: "Array(Float64)"}
 
@@ -143,7 +144,7 @@ class ClickHouseLayout(MirrorLayout):
 
 def value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
     """The change table's non-key columns, (name, ClickHouse type), in order."""
-    values = cell_columns(layout.regulars, _stored_type, "Nullable(Int64)")
+    values = cell_columns(layout.regulars, _stored_type, "Nullable(Int64)", "Nullable(String)")
     values += [(c.name + "__del", "Nullable(Int64)") for c in layout.collections]
     if layout.collections:
         values.append(("__elements", ELEMENTS_TYPE))
@@ -152,7 +153,7 @@ def value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
 
 def static_value_columns(layout: ClickHouseLayout) -> list[tuple[str, str]]:
     """The static change table's non-key columns, (name, ClickHouse type), in order."""
-    values = cell_columns(layout.statics, _stored_type, "Nullable(Int64)")
+    values = cell_columns(layout.statics, _stored_type, "Nullable(Int64)", "Nullable(String)")
     return values + [(name, "Nullable(Int64)") for name in ROW_COLUMNS]
 
 
@@ -221,8 +222,7 @@ def view_statement(layout: ClickHouseLayout) -> str:
     alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        absent = f"empty({name})" if is_array(c) else f"isNull({name})"
-        order = f"tuple({ts}, {absent})"
+        order = f"tuple({ts}, ifNull({quote(c.name + '__tie')}, ''))"
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
@@ -236,9 +236,9 @@ def view_statement(layout: ClickHouseLayout) -> str:
         alive.append(live)
     if layout.collections:
         # Every version of every element, sorted so that the last of each (column, path) is
-        # the newest (a tombstone last among equal timestamps): the winner.
+        # the newest (the greatest tie key last among equal timestamps): the winner.
         inner += [
-            "arraySort(x -> (x.1, x.2, x.5, x.7), groupArrayArray(`__elements`)) AS __all",
+            "arraySort(x -> (x.1, x.2, x.5, x.8), groupArrayArray(`__elements`)) AS __all",
             "arrayFilter((x, i) -> i = length(__all) OR __all[i + 1].1 != x.1 "
             "OR __all[i + 1].2 != x.2, __all, arrayEnumerate(__all)) AS __winners",
         ]
@@ -291,7 +291,7 @@ def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str
     alive = [f"(__t.row_ts > __t.del_ts AND (__t.row_exp IS NULL OR __t.row_exp > {now}))"]
     for c in layout.statics:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, isNull({name}))"
+        order = f"tuple({ts}, ifNull({quote(c.name + '__tie')}, ''))"
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",

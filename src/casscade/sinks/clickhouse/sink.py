@@ -64,7 +64,7 @@ def _elements(types: dict[str, CqlType], row: StagedRow) -> list[tuple[object, .
     return [
         (column, path_text(path), element_order(types[column], path).hex(),
          None if cell.value is None else json_text(cell.value), cell.timestamp_us,
-         cell.expires_at_s, int(cell.is_tombstone))
+         cell.expires_at_s, int(cell.is_tombstone), cell.tie)
         for (column, path), cell in row.elements.items()
         if column in types  # a column dropped since: Cassandra ignores its cells too
     ]  # fmt: skip
@@ -358,7 +358,7 @@ class ClickHouseSink:
                     marks[key] = max(marks.get(key, MIN_TS), deleted_at)
         blank: list[object] = []
         for c in layout.regulars:
-            blank += [[] if is_array(c) else None, None, None]
+            blank += [[] if is_array(c) else None, None, None, None]
         blank += [None] * len(layout.collections) + ([[]] if layout.collections else [])
         convert = [converter(c) for c in layout.keys]
         return [[*(f(v) for f, v in zip(convert, key, strict=True)), *blank, None, None, deleted]

@@ -3,13 +3,15 @@
 For a Cassandra table `ks.t` the destination holds, in schema `ks`:
 
 * `t__state`: one row per Cassandra row ever written: the key columns; per regular column
-  `c` the winning value, `c__ts` (its write or deletion timestamp, µs) and `c__exp` (expiry,
-  epoch seconds, for TTL cells); the row's liveness `__row_ts`/`__row_exp` (INSERTs) and
+  `c` the winning value, `c__ts` (its write or deletion timestamp, µs), `c__exp` (expiry,
+  epoch seconds, for TTL cells) and `c__tie` (what breaks a tie of equal timestamps,
+  casscade.sinks.staging.tie_key); the row's liveness `__row_ts`/`__row_exp` (INSERTs) and
   `__del_ts`, the newest row, range or partition deletion that covers it.
 * `t__elements` (tables with non-frozen collections or UDTs): one row per element or field
   ever written: the key, the column, the element's `path` (JSON text: list timeuuid, set
-  element, map key, UDT field), `sort` (list order), `value` (jsonb), `ts`, `exp` and `tomb`
-  (a deleted element, kept so a late older write cannot resurrect it); the row keeps `c__del`,
+  element, map key, UDT field), `sort` (list order), `value` (jsonb), `ts`, `exp`, `tomb`
+  (a deleted element, kept so a late older write cannot resurrect it) and `tie`; the row
+  keeps `c__del`,
   the newest deletion of the whole collection (an overwrite deletes at its timestamp - 1).
 * `t__tombstones`: partition and clustering-range deletions (kept so that an older write that
   arrives late cannot resurrect data), with their bounds as JSON.
@@ -137,14 +139,14 @@ class TableLayout(MirrorLayout):
 
 def value_columns(layout: TableLayout) -> list[tuple[str, str]]:
     """The state table's non-key columns, (name, PostgreSQL type), in order."""
-    values = cell_columns(layout.regulars, pg_type, "bigint")
+    values = cell_columns(layout.regulars, pg_type, "bigint", "bytea")
     values += [(c.name + "__del", "bigint") for c in layout.collections]
     return values + [(name, "bigint") for name in ROW_COLUMNS]
 
 
 def static_value_columns(layout: TableLayout) -> list[tuple[str, str]]:
     """The static table's non-key columns, (name, PostgreSQL type), in order."""
-    values = cell_columns(layout.statics, pg_type, "bigint")
+    values = cell_columns(layout.statics, pg_type, "bigint", "bytea")
     return values + [(name, "bigint") for name in ROW_COLUMNS]
 
 
@@ -163,7 +165,11 @@ def create_statements(layout: TableLayout) -> list[str]:
             + ", ".join(f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.keys)
             + ', "column" text NOT NULL, "path" text NOT NULL, "sort" bytea NOT NULL, '
             '"value" jsonb, "ts" bigint NOT NULL, "exp" bigint, "tomb" boolean NOT NULL, '
-            f'PRIMARY KEY ({key_list}, "column", "path"))'
+            f'"tie" bytea, PRIMARY KEY ({key_list}, "column", "path"))'
+        )
+        # Element tables made before tie keys were kept get the column (NULL: no tie known).
+        elements.append(
+            f'ALTER TABLE {layout.qualified("__elements")} ADD COLUMN IF NOT EXISTS "tie" bytea'
         )
     if layout.statics:
         pk_columns = [f"{quote(c.name)} {pg_type(c)} NOT NULL" for c in layout.table.partition_key]

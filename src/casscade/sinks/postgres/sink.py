@@ -1,8 +1,8 @@
 """PostgreSQL mirror sink: applies change events with Cassandra's last-write-wins rule.
 
 Every event is applied with per-column guards (ddl.py describes the layout): a cell replaces
-the stored one only if its timestamp is newer (at equal timestamps a tombstone wins over a
-live value, and between live values the greater one wins), and never when a row, range or
+the stored one only if its timestamp is newer (at equal timestamps the greater tie key, as
+Cassandra breaks ties: casscade.sinks.staging.tie_key), and never when a row, range or
 partition deletion at least as new covers it. Deletions are kept as tombstones, so late or
 replayed writes converge to Cassandra's state whatever the order. The events of a batch and
 the destination's position commit in one transaction.
@@ -425,7 +425,7 @@ def _merge_into(
     stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}{suffix}")
     names = [c.name for c in keys]
     for c in cells:
-        names += [c.name, c.name + "__ts", c.name + "__exp"]
+        names += [c.name, c.name + "__ts", c.name + "__exp", c.name + "__tie"]
     names += [*(c + "__del" for c in collections), "__row_ts", "__row_exp", "__del_ts"]
     columns = ", ".join(map(quote, names))
     conn.execute(f"CREATE TEMP TABLE {stage_table} (LIKE {target}) ON COMMIT DROP")
@@ -440,14 +440,13 @@ def _merge_into(
             copy.write_row(values)
     updates = []
     for name, _ in cell_values:
-        col, ts, exp = quote(name), quote(name + "__ts"), quote(name + "__exp")
+        col, ts, exp, tie = (quote(name + suffix) for suffix in ("", "__ts", "__exp", "__tie"))
         wins = (
             f'(EXCLUDED.{ts} > coalesce(s."__del_ts", {MIN_TS}) AND '
-            f"(s.{ts} IS NULL OR EXCLUDED.{ts} > s.{ts} OR (EXCLUDED.{ts} = s.{ts} AND "
-            f"((EXCLUDED.{col} IS NULL AND s.{col} IS NOT NULL) OR EXCLUDED.{col} > s.{col}))))"
+            f"(s.{ts} IS NULL OR (EXCLUDED.{ts}, EXCLUDED.{tie}) > (s.{ts}, {_tie(f's.{tie}')})))"
         )
         updates += [f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE s.{n} END"
-                    for n in (col, ts, exp)]  # fmt: skip
+                    for n in (col, ts, exp, tie)]  # fmt: skip
     row_wins = (f'(EXCLUDED."__row_ts" > coalesce(s."__del_ts", {MIN_TS}) AND '
                 f'EXCLUDED."__row_ts" >= coalesce(s."__row_ts", {MIN_TS}))')  # fmt: skip
     updates += [f'"{n}" = CASE WHEN {row_wins} THEN EXCLUDED."{n}" ELSE s."{n}" END'
@@ -462,6 +461,11 @@ def _merge_into(
     )
 
 
+def _tie(stored: str) -> str:
+    """SQL: a stored tie key, the least one when unknown (stored before ties were kept)."""
+    return f"coalesce({stored}, '\\x'::bytea)"
+
+
 def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
     """COPY the batch's collection elements and merge them, newest (ts, tombstone) winning."""
     if not any(row.elements for row in staged.rows.values()):
@@ -473,7 +477,7 @@ def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
     types = {c.name: c.cql_type for c in layout.collections}
     key_values = [pg_value(c) for c in layout.keys]
     keys = ", ".join(quote(c.name) for c in layout.keys)
-    columns = f'{keys}, "column", "path", "sort", "value", "ts", "exp", "tomb"'
+    columns = f'{keys}, "column", "path", "sort", "value", "ts", "exp", "tomb", "tie"'
     with conn.cursor().copy(f"COPY {stage_table} ({columns}) FROM STDIN") as copy:
         for key, row in staged.rows.items():
             converted = [convert(v) for convert, v in zip(key_values, key, strict=True)]
@@ -483,10 +487,10 @@ def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
                 value = None if cell.value is None else Jsonb(json_value(cell.value))
                 copy.write_row([*converted, column, path_text(path),
                                 element_order(types[column], path), value, cell.timestamp_us,
-                                cell.expires_at_s, cell.is_tombstone])  # fmt: skip
-    wins = "(EXCLUDED.ts > e.ts OR (EXCLUDED.ts = e.ts AND EXCLUDED.tomb AND NOT e.tomb))"
+                                cell.expires_at_s, cell.is_tombstone, cell.tie])  # fmt: skip
+    wins = f"((EXCLUDED.ts, EXCLUDED.tie) > (e.ts, {_tie('e.tie')}))"
     updates = ", ".join(f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE e.{n} END"
-                        for n in ("value", "sort", "exp", "tomb", "ts"))  # fmt: skip
+                        for n in ("value", "sort", "exp", "tomb", "ts", "tie"))  # fmt: skip
     conn.execute(
         f"INSERT INTO {layout.qualified('__elements')} AS e ({columns}) "  # noqa: S608
         f"SELECT {columns} FROM {stage_table} "
