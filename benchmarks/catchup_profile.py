@@ -39,12 +39,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pipeline import durable_end, start_at  # where a catch-up starts, as in pipeline.py
+
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
-from casscade.engine.agent import Agent, sink_for
+from casscade.engine.agent import Agent
+from casscade.engine.runtime import tune_collector
 from casscade.masking import KeyRing, Masker
-from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
@@ -133,16 +135,6 @@ def _config(stack: Stack, table: str, kind: str, *, masked: bool) -> AgentConfig
     return AgentConfig.model_validate(data)
 
 
-def _durable_end(cdc_raw: Path) -> Position | None:
-    """Where cdc_raw's durable data ends now (the newest segment with an index)."""
-    ends = [
-        Position(s.segment_id, s.index.durable_offset)
-        for s in scan_cdc_raw(cdc_raw)
-        if s.index is not None
-    ]
-    return ends[-1] if ends else None
-
-
 def _catch_up(
     session: Any,  # noqa: ANN401 - a cassandra-driver session (untyped)
     config: AgentConfig,
@@ -151,12 +143,7 @@ def _catch_up(
 ) -> float:
     """Seconds for one catch-up from an empty destination whose position is `start` (what
     cdc_raw held before the workload is not read), under `profile` when given."""
-    if start is not None:
-        seed = sink_for(config.destinations[0])
-        try:
-            seed.apply([], node_id=config.source.node_id, position=start)
-        finally:
-            seed.close()
+    start_at(config, start)
     masker = None
     if config.masking.tables:
         keys = KeyRing.from_material({"k1": base64.b64decode(KEY)}, active_key="k1")
@@ -259,6 +246,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--no-mask", action="store_true", help="mask no column")
     args = parser.parse_args()
+    tune_collector()  # as `casscade run` does
     stack = Stack(build_settings(Path(".stack")))
     stack.up()
     table = f"t_{uuid.uuid4().hex[:6]}"
@@ -272,7 +260,7 @@ def main() -> None:
     }
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        start = _durable_end(stack.cassandra.layout.cdc_raw_dir)
+        start = durable_end(stack.cassandra.layout.cdc_raw_dir)
         _write(session, table, args.rows)
         for kind in ("postgres", "timescaledb", "clickhouse"):
             result = _profile_one(stack, session, table, kind, start, masked=not args.no_mask)

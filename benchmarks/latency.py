@@ -49,6 +49,7 @@ from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig, Destination
 from casscade.engine.agent import Agent
+from casscade.engine.runtime import tune_collector
 from casscade.events.model import ChangeEvent
 from casscade.sinks.base import Sink
 from casscade.source.registry import SchemaRegistry
@@ -334,6 +335,7 @@ def main() -> None:
     parser.add_argument("--sync-period-ms", type=int, default=1000)
     parser.add_argument("--sync-group-window-ms", type=int, default=10)
     args = parser.parse_args()
+    tune_collector()  # as `casscade run` does
     stack = Stack(build_settings(Path(".stack")))
     stack.up()
     node, started = _node(stack, args)

@@ -21,13 +21,15 @@ import time
 import uuid
 from pathlib import Path
 
-from pipeline import KEYSPACE, write_rows  # the same table and rows as benchmarks/pipeline.py
+# The same table, rows and start (where cdc_raw ended before the writes) as pipeline.py.
+from pipeline import KEYSPACE, durable_end, start_at, write_rows
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from casscade.cli.stack import build_settings
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
+from casscade.engine.runtime import tune_collector
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--with-timescaledb", action="store_true")
     args = parser.parse_args()
+    tune_collector()  # as `casscade run` does
     stack = Stack(build_settings(Path(".stack")))
     stack.up()
     run = uuid.uuid4().hex[:6]
@@ -70,6 +73,7 @@ def main() -> None:
         })  # fmt: skip
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
+        start = durable_end(stack.cassandra.layout.cdc_raw_dir)
         write_rows(session, table, args.rows)
         config = AgentConfig.model_validate(
             {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
@@ -77,6 +81,7 @@ def main() -> None:
              "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
              "batch": {"max_events": 2000}, "http": {"enabled": False}}
         )  # fmt: skip
+        start_at(config, start)
         agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
         stop = threading.Event()
         arguments = {"should_stop": stop.is_set, "sleep": stop.wait}

@@ -29,6 +29,7 @@ from casscade.commitlog.schema import SchemaSnapshot, build_snapshot
 from casscade.config.models import AgentConfig, ClickHouseDestination
 from casscade.demo.workload import KEYSPACE, SCHEMA, TABLES, generate
 from casscade.engine.agent import Agent, sink_for
+from casscade.engine.runtime import tune_collector
 from casscade.engine.verify import verify_destination
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
@@ -139,6 +140,7 @@ def _replicate(stack: Stack, session: Any) -> bool:  # noqa: ANN401 - a driver S
     config = _demo_config(stack)
     registry = SchemaRegistry(lambda: read_schema_rows(session))
     agent = Agent(config, registry)
+    tune_collector()
     began = time.monotonic()
     try:
         stats = agent.poll()

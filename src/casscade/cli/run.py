@@ -20,6 +20,7 @@ from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
 from casscade.engine.connectivity import check_destination
 from casscade.engine.masking import masking_for
+from casscade.engine.runtime import tune_collector
 from casscade.engine.verify import TableReport, verify_destination
 from casscade.errors import CasscadeError, ConfigError, SinkError
 from casscade.observability import (
@@ -98,6 +99,7 @@ def run(
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
     agent = Agent(config, registry, telemetry=telemetry, masker=masker, vault=vault)
+    tune_collector()
     server = None
     if config.http.enabled and not once:
         server = StatusServer(telemetry.board, telemetry.metrics.registry, config.http,

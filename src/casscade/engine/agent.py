@@ -53,6 +53,7 @@ from casscade.sinks.postgres.sink import PostgresSink
 from casscade.sinks.postgres.timescale import Timescale
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
+from casscade.source.shared import Recent
 from casscade.source.tailer import CdcTailer, SegmentFinished
 
 log = structlog.get_logger(__name__)
@@ -178,10 +179,20 @@ class Agent:
             )
         self.dead_letters = DeadLetterStore(config.dead_letters.directory)
         self._schema_read_at = float("-inf")
+        # The events of recent mutations, for destinations in step (the registry keeps their
+        # decoded entries likewise): each mutation is mapped once, not once per destination.
+        self._mapped: Recent[Position, tuple[Mutation, list[ChangeEvent]]] = Recent(
+            registry.shared_entries
+        )
 
     def close(self) -> None:
         for destination in self._destinations:
             destination.sink.close()
+
+    @property
+    def shared_mappings(self) -> int:
+        """How many times a destination took the events another had mapped (approximate)."""
+        return self._mapped.hits
 
     @property
     def failed(self) -> dict[str, str]:
@@ -381,9 +392,7 @@ class Agent:
             return  # another CDC table's mutation: not mapped at all
         if destination.snapshot is not self.registry.snapshot:
             self._ensure_tables(destination)  # a refresh while decoding: ALTER TABLE seen
-        events = [
-            e for e in mutation_to_events(mutation) if e.qualified_table in destination.tables
-        ]
+        events = [e for e in self._events_of(mutation) if e.qualified_table in tables]
         seen = stats.newest_seen
         for event in events:
             if event.timestamp_us > seen.get(event.qualified_table, 0):
@@ -392,6 +401,16 @@ class Agent:
         destination.pending.extend(events)
         if len(destination.pending) >= self.config.batch.max_events:
             self._flush(destination, stats)
+
+    def _events_of(self, mutation: Mutation) -> list[ChangeEvent]:
+        """The mutation's events, mapped by the first destination that reads it (the same
+        record object: the registry shares decoded entries) and shared with the others."""
+        shared = self._mapped.get(mutation.position)
+        if shared is not None and shared[0] is mutation:
+            return shared[1]
+        events = mutation_to_events(mutation)
+        self._mapped.put(mutation.position, (mutation, events))
+        return events
 
     def _flush(self, destination: _Destination, stats: PollStats) -> None:
         last = destination.last

@@ -255,7 +255,8 @@ def _mask(plan: _TablePlan, event: ChangeEvent) -> ChangeEvent:
     cells = event.cells
     if plan.cells and cells:
         rules = plan.cells
-        cells = tuple([_mask_cell(rules.get(cell.column), cell) for cell in cells])
+        cells = tuple([cell if (rule := rules.get(cell.column)) is None else
+                       _mask_cell(rule, cell) for cell in cells])  # fmt: skip
     # Direct construction: dataclasses.replace costs several times more per event. The
     # field lists are pinned by a unit test, so a new field cannot be dropped silently.
     return ChangeEvent(
@@ -310,9 +311,7 @@ def _mask_range(
     )
 
 
-def _mask_cell(plan: _CellPlan | None, cell: CellChange) -> CellChange:
-    if plan is None:
-        return cell
+def _mask_cell(plan: _CellPlan, cell: CellChange) -> CellChange:
     value, path, raw = cell.value, cell.path, cell.raw
     if plan.by_field is not None:
         fn = plan.by_field.get(str(path))
@@ -342,8 +341,10 @@ def _masked_raw(value: object) -> bytes:
     """The bytes that break ties of a masked value: its own, never the original's (which would
     carry what masking hides). Ties of equal timestamps in a masked column therefore go to
     the greater masked value, where Cassandra compares the originals."""
+    if type(value) is str:  # what every strategy but redact gives
+        return value.encode("utf-8", "surrogatepass")
     if value is None:
         return b""
     if isinstance(value, bytes):
         return value
-    return str(value).encode("utf-8")
+    return str(value).encode("utf-8", "surrogatepass")

@@ -10,6 +10,11 @@ has): when the last read is more recent than `min_refresh_interval_s`, decode wa
 interval rather than give up on an entry of a column added a moment ago. An id confirmed
 unknown is remembered until the next read, so a stream of entries of a dropped table costs
 one read, not one per entry.
+
+Decoded entries are kept for a while (`shared_entries`, the latest by position, with the
+snapshot that decoded them): destinations in step read the same entries a moment apart, and
+only the first decodes each. A schema read makes a new snapshot, so entries are decoded again
+after one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from casscade.commitlog.mutation import MutationRecord, UnknownSchema, decode_mutation
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import SchemaRows, SchemaSnapshot, build_snapshot
+from casscade.source.shared import Recent
 
 # Reads `system_schema` (casscade.source.schema.read_schema_rows bound to a session).
 SchemaReader = Callable[[], SchemaRows]
@@ -36,6 +42,8 @@ class SchemaRegistry:
         min_refresh_interval_s: the least time between two refreshes caused by unknown ids.
         clock: monotonic seconds (injected so tests need not sleep).
         refreshes: how many times the snapshot was read (for metrics).
+        shared_entries: how many decoded entries are kept for the other destinations'
+            readers (0: none).
     """
 
     read: SchemaReader
@@ -49,6 +57,17 @@ class SchemaRegistry:
     _confirmed_unknown: set[tuple[object, str | None]] = field(default_factory=set)
     # Decoding runs in one thread per destination: one schema read at a time.
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    shared_entries: int = 8192
+    # position -> (the snapshot that decoded it, the record): see the module docstring.
+    _decoded: Recent[Position, tuple[SchemaSnapshot, MutationRecord]] | None = None
+
+    def __post_init__(self) -> None:
+        self._decoded = Recent(self.shared_entries)
+
+    @property
+    def shared_hits(self) -> int:
+        """How many decodes were served from the entries kept (approximate; for tests)."""
+        return 0 if self._decoded is None else self._decoded.hits
 
     @property
     def snapshot(self) -> SchemaSnapshot:
@@ -76,10 +95,18 @@ class SchemaRegistry:
             The record; still UnknownSchema when a schema read after the entry was met does
             not know the table or column either (dropped since the write).
         """
+        snapshot = self.snapshot
+        decoded = self._decoded
+        if decoded is not None:
+            shared = decoded.get(position)
+            if shared is not None and shared[0] is snapshot:
+                return shared[1]
         record = decode_mutation(
-            payload, self.snapshot, position=position, payload_offset=payload_offset
+            payload, snapshot, position=position, payload_offset=payload_offset
         )
         if not isinstance(record, UnknownSchema):
+            if decoded is not None:
+                decoded.put(position, (snapshot, record))
             return record
         with self._lock:
             # Another thread may have read the schema meanwhile.

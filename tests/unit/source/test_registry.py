@@ -86,3 +86,32 @@ def test_registry_confirmed_unknown_table_costs_one_read() -> None:
     records = [registry.decode(entry.payload, position=Position(1, entry.end)) for _ in range(5)]
     assert all(isinstance(r, UnknownSchema) for r in records)
     assert reader.reads == 2  # the first snapshot, and one read confirming the table unknown
+
+
+def test_registry_shares_a_decoded_entry_until_the_schema_is_read_again() -> None:
+    """Readers in step get the first reader's record for an entry; after a schema read, and
+    for another position, the entry is decoded again."""
+    entry = _cdc_entry()
+    registry = SchemaRegistry(lambda: FULL)
+    at = Position(1, entry.end)
+    first = registry.decode(entry.payload, position=at)
+    assert isinstance(first, Mutation)
+    assert registry.decode(entry.payload, position=at) is first
+    assert registry.shared_hits == 1
+    elsewhere = registry.decode(entry.payload, position=Position(2, entry.end))
+    assert elsewhere is not first
+    assert elsewhere.position == Position(2, entry.end)
+    registry.refresh()
+    again = registry.decode(entry.payload, position=at)
+    assert again is not first
+    assert again == first
+
+
+def test_registry_without_shared_entries_decodes_every_time() -> None:
+    """`shared_entries=0` keeps nothing."""
+    entry = _cdc_entry()
+    registry = SchemaRegistry(lambda: FULL, shared_entries=0)
+    at = Position(1, entry.end)
+    first = registry.decode(entry.payload, position=at)
+    assert registry.decode(entry.payload, position=at) is not first
+    assert registry.shared_hits == 0
