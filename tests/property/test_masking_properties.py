@@ -9,6 +9,7 @@ outputs is what audit accepts as masked, and partial/email/redact are idempotent
 from __future__ import annotations
 
 import datetime
+import hmac
 import ipaddress
 import uuid
 from collections.abc import Iterable
@@ -52,7 +53,7 @@ from casscade.masking.entries import VaultEntries
 from casscade.masking.keys import KeyRing
 from casscade.masking.masker import Masker
 from casscade.masking.rules import MaskingConfig
-from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, mask_partial
+from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, KeyedHasher, mask_partial
 
 KEYS = KeyRing.from_material(
     {"k1": bytes(range(32)), "v1": bytes(range(1, 33))}, active_key="k1", vault_key="v1"
@@ -400,3 +401,12 @@ def test_audit_excerpts_hold_no_letters_or_digits(text: str) -> None:
     excerpt = shape(text)
     assert not any(c.isdigit() for c in excerpt)
     assert all(c == "x" for c in excerpt if c.isalpha())
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=300))
+def test_keyed_hash_is_the_standard_hmac_sha256(key: bytes, message: bytes) -> None:
+    """The hasher's HMAC (pre-keyed SHA-256 states) equals the standard library's for keys
+    shorter than, equal to and longer than SHA-256's 64-byte block."""
+    expected = hmac.digest(key, message, "sha256").hex()
+    assert KeyedHasher("k", key).hash(message) == f"k:{expected}"

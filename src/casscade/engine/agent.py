@@ -53,7 +53,7 @@ from casscade.sinks.postgres.sink import PostgresSink
 from casscade.sinks.postgres.timescale import Timescale
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
-from casscade.source.shared import Recent
+from casscade.source.shared import Latest
 from casscade.source.tailer import CdcTailer, SegmentFinished
 
 log = structlog.get_logger(__name__)
@@ -181,7 +181,7 @@ class Agent:
         self._schema_read_at = float("-inf")
         # The events of recent mutations, for destinations in step (the registry keeps their
         # decoded entries likewise): each mutation is mapped once, not once per destination.
-        self._mapped: Recent[Position, tuple[Mutation, list[ChangeEvent]]] = Recent(
+        self._mapped: Latest[Position, tuple[Mutation, list[ChangeEvent]]] = Latest(
             registry.shared_entries
         )
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from casscade.commitlog.mutation import MutationRecord, UnknownSchema, decode_mutation
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import SchemaRows, SchemaSnapshot, build_snapshot
-from casscade.source.shared import Recent
+from casscade.source.shared import Latest
 
 # Reads `system_schema` (casscade.source.schema.read_schema_rows bound to a session).
 SchemaReader = Callable[[], SchemaRows]
@@ -59,10 +59,10 @@ class SchemaRegistry:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     shared_entries: int = 8192
     # position -> (the snapshot that decoded it, the record): see the module docstring.
-    _decoded: Recent[Position, tuple[SchemaSnapshot, MutationRecord]] | None = None
+    _decoded: Latest[Position, tuple[SchemaSnapshot, MutationRecord]] | None = None
 
     def __post_init__(self) -> None:
-        self._decoded = Recent(self.shared_entries)
+        self._decoded = Latest(self.shared_entries)
 
     @property
     def shared_hits(self) -> int:
