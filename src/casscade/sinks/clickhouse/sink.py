@@ -195,6 +195,17 @@ class ClickHouseSink:
         }
         keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
         table = layout.qualified(suffix)
+        elements = dict(wanted).get("__elements")
+        if "__elements" in existing and existing["__elements"] != elements:
+            # Made by an earlier casscade (elements without tie keys): dropping the column
+            # would lose every collection's history, so say what to do instead.
+            raise PermanentSinkError(
+                self.name,
+                f"{table} keeps collection elements in an older form ({existing['__elements']}) "
+                "that an upgrade would drop: drop database "
+                f"{layout.namespace} and reset this destination's position (casscade offsets "
+                "reset) to rebuild it from what cdc_raw (or its archive) still holds",
+            )
         changes = [f"ALTER TABLE {table} DROP COLUMN {quote(name)}"
                    for name in existing if name not in keep]  # fmt: skip
         for name, kind in wanted:
@@ -376,6 +387,8 @@ def classify(destination: str, exc: Exception) -> TransientSinkError | Permanent
     """Transient (retry later) or permanent (this data can never go in) for any error."""
     from clickhouse_connect.driver import exceptions  # noqa: PLC0415 - optional heavy import
 
+    if isinstance(exc, (TransientSinkError, PermanentSinkError)):
+        return exc  # ours, already classified
     message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
     refused = refused_connection(destination, exc)
     if refused is not None:
