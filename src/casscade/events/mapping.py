@@ -135,14 +135,10 @@ def _row_events(row: Row, base: _Where) -> Iterator[ChangeEvent]:
     )
 
 
+_new = tuple.__new__  # a NamedTuple from its fields in order, without the keyword parsing
+
+
 def _cell(cell: Cell) -> CellChange:
-    return CellChange(
-        column=cell.column,
-        value=cell.value,
-        timestamp_us=cell.timestamp_us,
-        ttl_s=cell.ttl_s,
-        expires_at_s=cell.local_deletion_time_s,
-        is_tombstone=cell.is_tombstone,
-        path=cell.path,
-        raw=cell.raw,
-    )
+    # The decoder's Cell: column, timestamp, value, tombstone, TTL, ldt, path, raw.
+    column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
+    return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))

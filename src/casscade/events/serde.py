@@ -200,7 +200,9 @@ def _plain(value: object) -> object:
         return value.value
     if isinstance(value, Position):
         return list(value)
-    if isinstance(value, (CellChange, ClusteringRange)):
+    if isinstance(value, CellChange):
+        return value._asdict()
+    if isinstance(value, ClusteringRange):
         return {f.name: getattr(value, f.name) for f in fields(value)}
     if isinstance(value, tuple) and value and isinstance(value[0], CellChange):
         return [_plain(v) for v in value]
