@@ -200,10 +200,9 @@ def _plain(value: object) -> object:
         return value.value
     if isinstance(value, Position):
         return list(value)
-    if isinstance(value, CellChange):
-        return value._asdict()
-    if isinstance(value, ClusteringRange):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, (CellChange, ClusteringRange)):
+        names = value._fields if isinstance(value, CellChange) else [f.name for f in fields(value)]
+        return {name: getattr(value, name) for name in names}
     if isinstance(value, tuple) and value and isinstance(value[0], CellChange):
         return [_plain(v) for v in value]
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):
