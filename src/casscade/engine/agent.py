@@ -409,7 +409,9 @@ class Agent:
         if shared is not None and shared[0] is mutation:
             return shared[1]
         events = mutation_to_events(mutation)
-        self._mapped.put(mutation.position, (mutation, events))
+        # About what the events hold: their values' bytes, and some for each event and cell.
+        size = sum(256 + sum(64 + len(c.raw) for c in e.cells) for e in events)
+        self._mapped.put(mutation.position, (mutation, events), size)
         return events
 
     def _flush(self, destination: _Destination, stats: PollStats) -> None:

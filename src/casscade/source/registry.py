@@ -11,10 +11,10 @@ interval rather than give up on an entry of a column added a moment ago. An id c
 unknown is remembered until the next read, so a stream of entries of a dropped table costs
 one read, not one per entry.
 
-Decoded entries are kept for a while (`shared_entries`, the latest by position, with the
-snapshot that decoded them): destinations in step read the same entries a moment apart, and
-only the first decodes each. A schema read makes a new snapshot, so entries are decoded again
-after one.
+Decoded entries are kept for a while (`shared_entries` of the newest positions, 64 MiB of
+payload at most, with the snapshot that decoded them): destinations in step read the same
+entries a moment apart, and only the first decodes each. A schema read makes a new snapshot,
+so entries are decoded again after one.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class SchemaRegistry:
         )
         if not isinstance(record, UnknownSchema):
             if decoded is not None:
-                decoded.put(position, (snapshot, record))
+                decoded.put(position, (snapshot, record), len(payload))
             return record
         with self._lock:
             # Another thread may have read the schema meanwhile.

@@ -9,8 +9,9 @@ its own work until it reaches the kept positions, which stay there for it, rathe
 them out one by one on its way (a plain most-recently-used store would keep nothing useful
 for two readers scanning the log apart).
 
-Bounded; thread-safe (lookups are single dict reads, insertions and evictions take a lock).
-Values must be immutable: they are shared.
+Bounded by a number of keys and by bytes (each value put with its approximate size: entries
+of a commit log can be megabytes); thread-safe (lookups are single dict reads, insertions and
+evictions take a lock). Values must be immutable: they are shared.
 """
 
 from __future__ import annotations
@@ -29,36 +30,51 @@ V = TypeVar("V")
 
 
 class Latest(Generic[K, V]):
-    """The values of up to `size` keys: the greatest put, when keys come mostly in order."""
+    """The values of up to `size` keys and `max_bytes` bytes: the greatest keys put, when
+    keys come mostly in order."""
 
-    __slots__ = ("_lock", "_size", "_values", "hits")
+    __slots__ = ("_bytes", "_lock", "_max_bytes", "_size", "_values", "hits")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = 64 << 20) -> None:
         self._size = size
-        # In the order put: for keys put in ascending order the first is the least, and
-        # dropping it is O(1).
-        self._values: OrderedDict[K, V] = OrderedDict()
+        self._max_bytes = max_bytes
+        # key -> (value, its size), in the order put: for keys put in ascending order the
+        # first is the least, and dropping it is O(1).
+        self._values: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
 
     def get(self, key: K) -> V | None:
-        value = self._values.get(key)
-        if value is not None:
-            self.hits += 1  # approximate under threads: for metrics and tests only
-        return value
+        kept = self._values.get(key)
+        if kept is None:
+            return None
+        self.hits += 1  # approximate under threads: for metrics and tests only
+        return kept[0]
 
-    def put(self, key: K, value: V) -> None:
-        """Keep `value` for `key`, unless the store is full and `key` is older than all it
-        holds; drop the oldest beyond `size`."""
-        if self._size <= 0:
+    def put(self, key: K, value: V, nbytes: int) -> None:
+        """Keep `value` (about `nbytes` big) for `key`, unless the store is full and `key` is
+        older than all it holds, or the value alone is larger than the store; drop the
+        oldest beyond the bounds."""
+        if self._size <= 0 or nbytes > self._max_bytes:
             return
         with self._lock:
             values = self._values
-            if len(values) >= self._size and key not in values and key < next(iter(values)):
+            full = len(values) >= self._size or self._bytes + nbytes > self._max_bytes
+            if full and key not in values and key < next(iter(values)):
                 return
-            values[key] = value
-            while len(values) > self._size:
-                values.popitem(last=False)
+            old = values.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            values[key] = (value, nbytes)
+            self._bytes += nbytes
+            while len(values) > self._size or self._bytes > self._max_bytes:
+                self._bytes -= values.popitem(last=False)[1][1]
+
+    @property
+    def nbytes(self) -> int:
+        """The sizes of the values kept, as given to `put`."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._values)
