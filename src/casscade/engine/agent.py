@@ -181,6 +181,9 @@ class Agent:
         self._schema_read_at = float("-inf")
         # The events of recent mutations, for destinations in step (the registry keeps their
         # decoded entries likewise): each mutation is mapped once, not once per destination.
+        # With one destination there is nobody to share with.
+        if len(self._destinations) < 2:
+            registry.keep_decoded(0)
         self._mapped: Latest[Position, tuple[Mutation, list[ChangeEvent]]] = Latest(
             registry.shared_entries
         )
@@ -409,8 +412,9 @@ class Agent:
         if shared is not None and shared[0] is mutation:
             return shared[1]
         events = mutation_to_events(mutation)
-        # About what the events hold: their values' bytes, and some for each event and cell.
-        size = sum(256 + sum(64 + len(c.raw) for c in e.cells) for e in events)
+        # About what the events and the mutation they keep alive hold: twice their values'
+        # bytes, and some for each event and cell.
+        size = 2 * sum(256 + sum(64 + len(c.raw) for c in e.cells) for e in events)
         self._mapped.put(mutation.position, (mutation, events), size)
         return events
 

@@ -45,7 +45,8 @@ class CellChange(NamedTuple):
             map -> key, UDT -> field name. None for whole-column cells.
         raw: the value as Cassandra serialized it, which decides between two live cells
             with equal timestamps (the greater as unsigned bytes wins); after masking, the
-            masked value's UTF-8, never the original.
+            masked value's own bytes (text as UTF-8, a blob as it is, nothing for null),
+            never the original's.
 
     A NamedTuple, where the other values are frozen dataclasses: one is built per cell (eight
     per row of a ten-column table, again for each masked one), and a frozen dataclass costs

@@ -64,6 +64,12 @@ class SchemaRegistry:
     def __post_init__(self) -> None:
         self._decoded = Latest(self.shared_entries)
 
+    def keep_decoded(self, entries: int) -> None:
+        """Keep the decoded entries of the newest `entries` positions from now on (0: keep
+        none, e.g. for a single reader, where they would only stay alive for nothing)."""
+        self.shared_entries = entries
+        self._decoded = Latest(entries)
+
     @property
     def shared_hits(self) -> int:
         """How many decodes were served from the entries kept (approximate; for tests)."""

@@ -115,3 +115,7 @@ def test_registry_without_shared_entries_decodes_every_time() -> None:
     first = registry.decode(entry.payload, position=at)
     assert registry.decode(entry.payload, position=at) is not first
     assert registry.shared_hits == 0
+    sharing = SchemaRegistry(lambda: FULL)
+    sharing.keep_decoded(0)  # what the agent does with a single destination
+    first = sharing.decode(entry.payload, position=at)
+    assert sharing.decode(entry.payload, position=at) is not first

@@ -112,6 +112,14 @@ def is_array(column: ColumnSchema) -> bool:
     return ch_type(column).startswith("Array(")
 
 
+def _tie(column: ColumnSchema) -> str:
+    """SQL: a change row's tie key of the column; for one stored before tie keys were kept,
+    the rule of then: a tombstone (no value) above every live value, a live value below all."""
+    name = quote(column.name)
+    absent = f"empty({name})" if is_array(column) else f"isNull({name})"
+    return f"ifNull({quote(column.name + '__tie')}, if({absent}, '\\x02', ''))"
+
+
 def _present(column: ColumnSchema, value: str) -> str:
     """SQL: the value expression holds a value (not null, not the empty array)."""
     return f"notEmpty({value})" if is_array(column) else f"{value} IS NOT NULL"
@@ -222,7 +230,7 @@ def view_statement(layout: ClickHouseLayout) -> str:
     alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
     for c in layout.regulars:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, ifNull({quote(c.name + '__tie')}, ''))"
+        order = f"tuple({ts}, {_tie(c)})"
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
@@ -291,7 +299,7 @@ def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str
     alive = [f"(__t.row_ts > __t.del_ts AND (__t.row_exp IS NULL OR __t.row_exp > {now}))"]
     for c in layout.statics:
         name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, ifNull({quote(c.name + '__tie')}, ''))"
+        order = f"tuple({ts}, {_tie(c)})"
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",

@@ -196,7 +196,7 @@ class ClickHouseSink:
         keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
         table = layout.qualified(suffix)
         elements = dict(wanted).get("__elements")
-        if "__elements" in existing and existing["__elements"] != elements:
+        if elements is not None and existing.get("__elements", elements) != elements:
             # Made by an earlier casscade (elements without tie keys): dropping the column
             # would lose every collection's history, so say what to do instead.
             raise PermanentSinkError(

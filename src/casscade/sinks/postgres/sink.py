@@ -443,7 +443,8 @@ def _merge_into(
         col, ts, exp, tie = (quote(name + suffix) for suffix in ("", "__ts", "__exp", "__tie"))
         wins = (
             f'(EXCLUDED.{ts} > coalesce(s."__del_ts", {MIN_TS}) AND '
-            f"(s.{ts} IS NULL OR (EXCLUDED.{ts}, EXCLUDED.{tie}) > (s.{ts}, {_tie(f's.{tie}')})))"
+            f"(s.{ts} IS NULL OR (EXCLUDED.{ts}, EXCLUDED.{tie}) > "
+            f"(s.{ts}, {_tie(f's.{tie}', f's.{col} IS NULL')})))"
         )
         updates += [f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE s.{n} END"
                     for n in (col, ts, exp, tie)]  # fmt: skip
@@ -461,13 +462,14 @@ def _merge_into(
     )
 
 
-def _tie(stored: str) -> str:
-    """SQL: a stored tie key, the least one when unknown (stored before ties were kept)."""
-    return f"coalesce({stored}, '\\x'::bytea)"
+def _tie(stored: str, tombstone: str) -> str:
+    """SQL: a stored tie key; for a cell stored before tie keys were kept, the rule of then:
+    a tombstone (`tombstone` true) above every live cell, a live cell below all."""
+    return f"coalesce({stored}, CASE WHEN {tombstone} THEN '\\x02'::bytea ELSE '\\x'::bytea END)"
 
 
 def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
-    """COPY the batch's collection elements and merge them, newest (ts, tombstone) winning."""
+    """COPY the batch's collection elements and merge them, newest (ts, tie key) winning."""
     if not any(row.elements for row in staged.rows.values()):
         return
     stage_table = quote(f"stage__{layout.namespace}__{layout.table.name}__elements")
@@ -488,7 +490,7 @@ def _merge_elements(conn: Conn, layout: TableLayout, staged: Staged) -> None:
                 copy.write_row([*converted, column, path_text(path),
                                 element_order(types[column], path), value, cell.timestamp_us,
                                 cell.expires_at_s, cell.is_tombstone, cell.tie])  # fmt: skip
-    wins = f"((EXCLUDED.ts, EXCLUDED.tie) > (e.ts, {_tie('e.tie')}))"
+    wins = f"((EXCLUDED.ts, EXCLUDED.tie) > (e.ts, {_tie('e.tie', 'e.tomb')}))"
     updates = ", ".join(f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE e.{n} END"
                         for n in ("value", "sort", "exp", "tomb", "ts", "tie"))  # fmt: skip
     conn.execute(
