@@ -244,9 +244,12 @@ def view_statement(layout: ClickHouseLayout) -> str:
         alive.append(live)
     if layout.collections:
         # Every version of every element, sorted so that the last of each (column, path) is
-        # the newest (the greatest tie key last among equal timestamps): the winner.
+        # the newest (the greatest tie key last among equal timestamps): the winner. An empty
+        # tie key is an element stored before tie keys were kept: a tombstone then beat
+        # every live element, and a live one loses to every new one.
+        tie = "if(x.8 = '' AND x.7 = 1, '\\x02', x.8)"
         inner += [
-            "arraySort(x -> (x.1, x.2, x.5, x.8), groupArrayArray(`__elements`)) AS __all",
+            f"arraySort(x -> (x.1, x.2, x.5, {tie}), groupArrayArray(`__elements`)) AS __all",
             "arrayFilter((x, i) -> i = length(__all) OR __all[i + 1].1 != x.1 "
             "OR __all[i + 1].2 != x.2, __all, arrayEnumerate(__all)) AS __winners",
         ]

@@ -195,20 +195,16 @@ class ClickHouseSink:
         }
         keep = {c.name for c in layout.keys} | {name for name, _ in wanted}
         table = layout.qualified(suffix)
-        elements = dict(wanted).get("__elements")
-        if elements is not None and existing.get("__elements", elements) != elements:
-            # Made by an earlier casscade (elements without tie keys): dropping the column
-            # would lose every collection's history, so say what to do instead.
-            raise PermanentSinkError(
-                self.name,
-                f"{table} keeps collection elements in an older form ({existing['__elements']}) "
-                "that an upgrade would drop: drop database "
-                f"{layout.namespace} and reset this destination's position (casscade offsets "
-                "reset) to rebuild it from what cdc_raw (or its archive) still holds",
-            )
         changes = [f"ALTER TABLE {table} DROP COLUMN {quote(name)}"
                    for name in existing if name not in keep]  # fmt: skip
         for name, kind in wanted:
+            if name == "__elements" and name in existing and existing[name] != kind:
+                # Made by an earlier casscade (elements without a tie key): ClickHouse adds the
+                # tuple's new field in place (empty, which the view reads as the rule of then);
+                # dropping and adding the column would lose every collection's history.
+                changes.append(f"ALTER TABLE {table} MODIFY COLUMN `__elements` {kind} "
+                               "SETTINGS mutations_sync = 2")  # fmt: skip
+                continue
             if name in existing and existing[name] != kind:
                 changes.append(f"ALTER TABLE {table} DROP COLUMN {quote(name)}")
             if name not in existing or existing[name] != kind:
