@@ -10,7 +10,8 @@ the same last-write-wins rule the merge applies against stored rows:
   unsigned bytes, so -5 beats 5;
 * a cell no newer than a covering deletion (row, range or partition, stored or in this batch)
   is dropped;
-* a row's liveness (an INSERT's primary key) wins when at least as new;
+* a row's liveness (an INSERT's primary key) wins when newer, and at equal timestamps when it
+  expires and the other does not, or later;
 * row deletions keep the newest timestamp.
 
 Partition and range deletions are collected for the destination to store and to apply to rows
@@ -196,7 +197,7 @@ def _stage_upsert(
         if old is None or cell_wins(state, old):
             row.elements[at] = state
     ts = event.row_timestamp_us
-    if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
+    if ts is not None and ts > shadow and _liveness_wins(event, row):
         row.row_timestamp_us = ts
         row.row_expires_at_s = event.row_expires_at_s
 
@@ -218,6 +219,17 @@ def _as_shards(event: ChangeEvent, counters: frozenset[str]) -> ChangeEvent:
                                  path=shard.counter_id, raw=_clock(shard.clock))
                       for shard in cell.value.shards]  # fmt: skip
     return replace(event, cells=tuple(cells), collection_deletions=tuple(deletions))
+
+
+def _liveness_wins(event: ChangeEvent, row: StagedRow) -> bool:
+    """Whether the event's row liveness (an INSERT's) supersedes the staged one: the newer,
+    and at equal timestamps an expiring one over one without TTL, the later expiry over the
+    earlier (Cassandra's LivenessInfo.supersedes)."""
+    old = row.row_timestamp_us
+    if old is None or event.row_timestamp_us != old:
+        return old is None or (event.row_timestamp_us or MIN_TS) > old
+    new_exp, old_exp = event.row_expires_at_s, row.row_expires_at_s
+    return new_exp is not None and (old_exp is None or new_exp > old_exp)
 
 
 def _clock(clock: int) -> bytes:
@@ -251,7 +263,7 @@ def _stage_static(staged: Staged, event: ChangeEvent, tombstones: TombstoneIndex
         if old is None or cell_wins(state, old):
             row.cells[cell.column] = state
     ts = event.row_timestamp_us
-    if ts is not None and ts > shadow and ts >= (row.row_timestamp_us or MIN_TS):
+    if ts is not None and ts > shadow and _liveness_wins(event, row):
         row.row_timestamp_us = ts
         row.row_expires_at_s = event.row_expires_at_s
 

@@ -64,6 +64,13 @@ CH_TYPES: dict[NativeName, str] = {
     NativeName.TIMESTAMP: "DateTime64(3, 'UTC')",
 }
 MIN_TS = -(1 << 63)
+# The expiry of a row's newest liveness (INSERT). At equal timestamps an expiring liveness
+# beats one without TTL, and the later expiry the earlier (Cassandra's LivenessInfo.supersedes).
+# In a tuple: argMax skips rows whose argument is NULL (no TTL).
+ROW_EXPIRY = (
+    "tupleElement(argMaxIf(tuple(`__row_exp`), tuple(`__row_ts`, isNotNull(`__row_exp`), "
+    "ifNull(`__row_exp`, 0)), `__row_ts` IS NOT NULL), 1)"
+)
 
 
 # The elements (and UDT fields) of non-frozen collections a change writes: column, path (JSON
@@ -234,7 +241,10 @@ def view_statement(layout: ClickHouseLayout) -> str:
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
-            f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
+            # In a tuple: argMax skips rows whose argument is NULL, and a newest cell
+            # without TTL (NULL expiry) would give way to an older one's expiry.
+            f"tupleElement(argMaxIf(tuple({exp}), {order}, {ts} IS NOT NULL), 1) "
+            f"AS {quote('e_' + c.name)}",
         ]
         value = f"tupleElement({quote('w_' + c.name)}, 1)"
         since = f"greatest(__s.del_ts, {layout.dropped_before(c)})"
@@ -265,7 +275,7 @@ def view_statement(layout: ClickHouseLayout) -> str:
         alive.append(f"notEmpty({live})")
     inner += [
         f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
-        "argMax(`__row_exp`, `__row_ts`) AS row_exp",
+        f"{ROW_EXPIRY} AS row_exp",
         f"ifNull(max(`__del_ts`), {MIN_TS}) AS row_del",
     ]
     partitions = (  # identifiers only, each quoted
@@ -306,7 +316,10 @@ def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str
         inner += [
             f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
             f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
-            f"argMaxIf({exp}, {order}, {ts} IS NOT NULL) AS {quote('e_' + c.name)}",
+            # In a tuple: argMax skips rows whose argument is NULL, and a newest cell
+            # without TTL (NULL expiry) would give way to an older one's expiry.
+            f"tupleElement(argMaxIf(tuple({exp}), {order}, {ts} IS NOT NULL), 1) "
+            f"AS {quote('e_' + c.name)}",
         ]
         value = f"tupleElement({quote('w_' + c.name)}, 1)"
         since = f"greatest(__t.del_ts, {layout.dropped_before(c)})"
@@ -315,7 +328,7 @@ def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str
         shown.append(f"if({live}, {value}, NULL) AS {name}")
         alive.append(live)
     inner += [f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
-              "argMax(`__row_exp`, `__row_ts`) AS row_exp"]  # fmt: skip
+              f"{ROW_EXPIRY} AS row_exp"]  # fmt: skip
     statics = (  # identifiers only, each quoted
         f"SELECT {', '.join(shown)}, ({' OR '.join(alive)}) AS __live FROM ("  # noqa: S608
         f"SELECT __h.*, ifNull(__p.part_del, {MIN_TS}) AS del_ts FROM (SELECT {', '.join(inner)} "

@@ -448,8 +448,12 @@ def _merge_into(
         )
         updates += [f"{n} = CASE WHEN {wins} THEN EXCLUDED.{n} ELSE s.{n} END"
                     for n in (col, ts, exp, tie)]  # fmt: skip
+    # At equal timestamps an expiring liveness beats one without TTL, the later expiry the
+    # earlier (Cassandra's LivenessInfo.supersedes).
     row_wins = (f'(EXCLUDED."__row_ts" > coalesce(s."__del_ts", {MIN_TS}) AND '
-                f'EXCLUDED."__row_ts" >= coalesce(s."__row_ts", {MIN_TS}))')  # fmt: skip
+                f'(s."__row_ts" IS NULL OR (EXCLUDED."__row_ts", EXCLUDED."__row_exp" IS NOT NULL, '
+                f'coalesce(EXCLUDED."__row_exp", 0)) > (s."__row_ts", s."__row_exp" IS NOT NULL, '
+                f'coalesce(s."__row_exp", 0))))')  # fmt: skip
     updates += [f'"{n}" = CASE WHEN {row_wins} THEN EXCLUDED."{n}" ELSE s."{n}" END'
                 for n in ("__row_ts", "__row_exp")]  # fmt: skip
     updates += [f"{n} = greatest(s.{n}, EXCLUDED.{n})"
