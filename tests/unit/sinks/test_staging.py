@@ -118,3 +118,22 @@ def test_row_liveness_keeps_the_newest_insert_and_tombstones_drop_values() -> No
     assert row.row_timestamp_us == 30
     assert row.cells["v"] == StagedCell(None, 40, None, True, tie_key(True, None, b""))
     assert row.deletion_us is None
+
+
+def test_row_liveness_at_equal_timestamps_prefers_the_expiring_then_the_later() -> None:
+    """Two INSERTs of one row at one timestamp: the one with TTL wins over the one without,
+    the later expiry over the earlier, whichever comes first (LivenessInfo.supersedes)."""
+
+    def insert(expires: int | None) -> ChangeEvent:
+        return ChangeEvent("ks", "t", Op.UPSERT, (1,), (1,), timestamp_us=9,
+                           row_timestamp_us=9, row_expires_at_s=expires)  # fmt: skip
+
+    for pair, expected in (((None, 100), 100), ((100, 200), 200), ((None, None), None)):
+        for order in itertools.permutations([insert(e) for e in pair]):
+            row = stage(order, 2, _index({}), [False]).rows[(1, 1)]
+            assert (row.row_timestamp_us, row.row_expires_at_s) == (9, expected)
+    newer = [insert(100), ChangeEvent("ks", "t", Op.UPSERT, (1,), (1,), timestamp_us=10,
+                                      row_timestamp_us=10)]  # fmt: skip
+    for order in itertools.permutations(newer):
+        row = stage(order, 2, _index({}), [False]).rows[(1, 1)]
+        assert (row.row_timestamp_us, row.row_expires_at_s) == (10, None)
