@@ -19,12 +19,8 @@ from pathlib import Path
 import pytest
 
 from casscade.config.load import load_config
-from casscade.engine.agent import Agent
-from casscade.engine.verify import verify_destination
-from casscade.source.registry import SchemaRegistry
-from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, replicate_and_verify
 
 KEYSPACE = "it_ties"
 # column -> (assignment a, assignment b, TTL of b): a then b on row 1, b then a on row 2, each
@@ -97,27 +93,12 @@ def test_equal_timestamps_resolve_as_cassandra_does(
                         f"TIMESTAMP {stamp}")  # fmt: skip
                     session.execute(f"UPDATE {KEYSPACE}.{table} USING {using} "
                                     f"SET {assignment} WHERE {where.format(k=k)}")  # fmt: skip
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
-        try:
-            for _ in range(200):
-                stats = agent.poll()
-                assert not stats.unavailable, stats.unavailable
-                if stats.mutations == 0:
-                    break
-        finally:
-            agent.close()
-        # The second and third destination took decoded entries and events of the first
-        # (not necessarily all: a schema read in between makes them decode again).
-        assert agent.registry.shared_hits > 0
-        assert agent.shared_mappings > 0
+        agent, reports = replicate_and_verify(config, session, KEYSPACE, table)
         rows = {r.k: r for r in session.execute(f"SELECT * FROM {KEYSPACE}.{table}")}
-        schema = agent.registry.snapshot.by_name(KEYSPACE, table)
-        assert schema is not None
-        reports = [
-            report
-            for destination in config.destinations
-            for report in verify_destination(session, destination, [schema])
-        ]
+    # The second and third destination took decoded entries and events of the first (not
+    # necessarily all: a schema read in between makes them decode again).
+    assert agent.registry.shared_hits > 0
+    assert agent.shared_mappings > 0
     # What Cassandra chose (the unsigned comparison of serialized values, TTL first).
     one, two = rows[1], rows[2]
     assert (one.i, one.b, one.d, one.t, one.v, one.e, one.m, one.s) == (

@@ -17,14 +17,10 @@ from pathlib import Path
 import pytest
 
 from casscade.config.load import load_config
-from casscade.engine.agent import Agent
-from casscade.engine.verify import verify_destination
-from casscade.source.registry import SchemaRegistry
-from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
 from tests.integration.test_timestamp_ties import KEYSPACE
 from tests.integration.test_timestamp_ties import _config as ties_config
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, replicate_and_verify
 
 TTL_S = 3
 
@@ -56,24 +52,10 @@ def test_ttl_and_no_ttl_writes_end_as_in_cassandra(
             for using in order:
                 session.execute(f"INSERT INTO {name} (k, v) VALUES ({k}, 5) {using}")
         began = time.monotonic()
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
-        try:
-            for _ in range(200):
-                stats = agent.poll()
-                assert not stats.unavailable, stats.unavailable
-                if stats.mutations == 0:
-                    break
-        finally:
-            agent.close()
+        replicate_and_verify(config, session, KEYSPACE, table)  # applied before the TTL passes
         time.sleep(max(0.0, TTL_S + 1.5 - (time.monotonic() - began)))
+        _, reports = replicate_and_verify(config, session, KEYSPACE, table)
         rows = {r.k: r.v for r in session.execute(f"SELECT k, v FROM {name}")}
-        schema = agent.registry.snapshot.by_name(KEYSPACE, table)
-        assert schema is not None
-        reports = [
-            report
-            for destination in config.destinations
-            for report in verify_destination(session, destination, [schema])
-        ]
     assert rows == {1: 2, 2: 2}  # Cassandra's answer: rows 3 and 4 expired
     assert len(reports) == 3
     for report in reports:

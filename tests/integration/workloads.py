@@ -20,8 +20,13 @@ from pydantic import SecretStr
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import TableSchema
-from casscade.config.models import ClickHouseDestination, Destination, PostgresDestination
-from casscade.engine.agent import sink_for
+from casscade.config.models import (
+    AgentConfig,
+    ClickHouseDestination,
+    Destination,
+    PostgresDestination,
+)
+from casscade.engine.agent import Agent, sink_for
 from casscade.engine.verify import TableReport, verify_destination
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
@@ -176,3 +181,28 @@ def mirrored_everywhere(
             sink.close()
             reports += verify_destination(session, config, schemas)
     return reports
+
+
+def replicate_and_verify(
+    config: AgentConfig, session: Any, keyspace: str, table: str, passes: int = 200
+) -> tuple[Agent, list[TableReport]]:
+    """Let an agent over `config` apply what cdc_raw holds (polling until a pass reads
+    nothing, every destination reachable throughout), then compare `keyspace.table` in each
+    destination with Cassandra. Returns the closed agent and one report per destination."""
+    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+    try:
+        for _ in range(passes):
+            stats = agent.poll()
+            assert not stats.unavailable, stats.unavailable
+            if stats.mutations == 0:
+                break
+    finally:
+        agent.close()
+    schema = agent.registry.snapshot.by_name(keyspace, table)
+    assert schema is not None
+    reports = [
+        report
+        for destination in config.destinations
+        for report in verify_destination(session, destination, [schema])
+    ]
+    return agent, reports
