@@ -8,6 +8,7 @@ columns with and without TTL (long TTLs: nothing expires during a test), explici
 partial updates, cell, row, clustering-range and partition deletions, collection element and
 UDT field operations, static-only writes. Every operation carries `USING TIMESTAMP`; one in
 ten is older than what came before, so last-write-wins is exercised, not last-arrived.
+`operations(..., ttl_s=)` gives short TTLs instead, for a workload that expires as it runs.
 
 Each operation is one prepared statement with bound values; columns an INSERT or UPDATE does
 not write are bound as UNSET, so one statement per table and kind serves every subset.
@@ -252,25 +253,30 @@ class Stamps:
         return stamp
 
 
+def _ttl(rng: random.Random, ttl_s: int) -> int:
+    """A TTL of at most `ttl_s` and more than half of it."""
+    return ttl_s - rng.randrange(max(1, ttl_s // 2))
+
+
 def _where(table: Table, columns: tuple[str, ...]) -> str:
     return " AND ".join(f"{c} = ?" for c in columns)
 
 
-def _insert(table: Table, rng: random.Random, stamp: int) -> Operation:
+def _insert(table: Table, rng: random.Random, stamp: int, ttl_s: int = LONG_TTL_S) -> Operation:
     # Any subset of the columns, even none (a row marker only).
     chosen = set(rng.sample(table.columns, rng.randrange(0, len(table.columns) + 1)))
     keys = table.partition + table.clustering
     names = keys + table.columns
-    ttl = LONG_TTL_S - rng.randrange(1000) if rng.random() < 0.25 else 0
+    ttl = _ttl(rng, ttl_s) if rng.random() < 0.25 else 0
     cql = (f"INSERT INTO {table.qualified} ({', '.join(names)}) "
            f"VALUES ({', '.join('?' * len(names))}) USING TTL ? AND TIMESTAMP ?")  # fmt: skip
     values = [table.value(rng, c) if c in chosen else UNSET_VALUE for c in table.columns]
     return Operation(cql, (*table.key(rng), *values, ttl, stamp), "insert")
 
 
-def _update(table: Table, rng: random.Random, stamp: int) -> Operation:
+def _update(table: Table, rng: random.Random, stamp: int, ttl_s: int = LONG_TTL_S) -> Operation:
     chosen = set(rng.sample(table.columns, rng.randrange(1, min(5, len(table.columns)) + 1)))
-    ttl = LONG_TTL_S - rng.randrange(1000) if rng.random() < 0.15 else 0
+    ttl = _ttl(rng, ttl_s) if rng.random() < 0.15 else 0
     keys = table.partition + table.clustering
     cql = (f"UPDATE {table.qualified} USING TTL ? AND TIMESTAMP ? SET "
            + ", ".join(f"{c} = ?" for c in table.columns)
@@ -329,7 +335,7 @@ def _delete_range(table: Table, rng: random.Random, stamp: int) -> Operation:
     return Operation(cql, (stamp, *key[:width], *bounds), "delete_range")
 
 
-def _collection(table: Table, rng: random.Random, stamp: int) -> Operation:
+def _collection(table: Table, rng: random.Random, stamp: int, ttl_s: int = LONG_TTL_S) -> Operation:
     """An element operation on a non-frozen list, set, map or UDT (of `rich`)."""
     r = rng
     choices: list[tuple[str, tuple[object, ...]]] = [
@@ -360,7 +366,7 @@ def _collection(table: Table, rng: random.Random, stamp: int) -> Operation:
                f"WHERE {_where(table, keys)}")  # fmt: skip
         return Operation(cql, (*bound, stamp, *key), "collection")  # m[?] comes first
     assignment, bound = rng.choice(choices)
-    ttl = LONG_TTL_S - rng.randrange(1000) if rng.random() < 0.1 else 0
+    ttl = _ttl(rng, ttl_s) if rng.random() < 0.1 else 0
     if rng.random() < 0.15:  # static only: a write to the partition, no row
         assignment, bound, keys, key = "SET st = ?", (_text(r),), table.partition, key[:1]
     cql = (f"UPDATE {table.qualified} USING TTL ? AND TIMESTAMP ? {assignment} "
@@ -369,7 +375,7 @@ def _collection(table: Table, rng: random.Random, stamp: int) -> Operation:
 
 
 # (kind, weight): what a random operation is, per table with or without clustering.
-_KINDS: tuple[tuple[Callable[[Table, random.Random, int], Operation], float], ...] = (
+_KINDS: tuple[tuple[Callable[..., Operation], float], ...] = (
     (_insert, 0.3),
     (_update, 0.25),
     (_delete_cells, 0.1),
@@ -383,9 +389,15 @@ _SHAPE_WEIGHTS = {"simple": 0.2, "series": 0.3, "rich": 0.35, "frozen": 0.15}
 
 
 def operations(
-    rng: random.Random, all_tables: list[Table], count: int, stamps: Stamps
+    rng: random.Random,
+    all_tables: list[Table],
+    count: int,
+    stamps: Stamps,
+    *,
+    ttl_s: int = LONG_TTL_S,
 ) -> Iterator[Operation]:
-    """`count` random operations over `all_tables`, deterministic for a seeded `rng`."""
+    """`count` random operations over `all_tables`, deterministic for a seeded `rng`; the
+    writes with a TTL have one of at most `ttl_s`."""
     for _ in range(count):
         (table,) = rng.choices(all_tables, weights=[_SHAPE_WEIGHTS[t.shape] for t in all_tables])
         kinds = [
@@ -395,4 +407,7 @@ def operations(
             and (kind not in (_delete_range, _delete_row) or table.clustering)
         ]
         (kind,) = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])
-        yield kind(table, rng, stamps.next())
+        if kind in (_insert, _update, _collection):
+            yield kind(table, rng, stamps.next(), ttl_s)
+        else:
+            yield kind(table, rng, stamps.next())

@@ -25,6 +25,7 @@ from typing import Any
 
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent
+from casscade.engine.verify import verify_destination
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
@@ -37,7 +38,9 @@ SEED = 4_2026
 CATCH_UP_DEADLINE_S = 120.0
 
 
-def _config(stack: Stack, tmp_path: Path, names: dict[str, str], run: str) -> Path:
+def _config(
+    stack: Stack, tmp_path: Path, names: dict[str, str], run: str, batch: int = 500
+) -> Path:
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     tables = ", ".join(f"{KEYSPACE}.{name}" for name in names.values())
     path = tmp_path / "casscade.yaml"
@@ -57,7 +60,7 @@ destinations:
       database: {ts.database}, user: {ts.user}, prepared_statements: false,
       schema_prefix: r{run}_}}
   - {{type: clickhouse, name: ch-{run}, dsn: "chdb://{tmp_path}/ch", database_prefix: r{run}_}}
-batch: {{max_events: 500}}
+batch: {{max_events: {batch}}}
 dead_letters: {{directory: {tmp_path}/dlq}}
 """,
         encoding="utf-8",
@@ -142,3 +145,62 @@ def test_random_workload_of_four_shapes_verifies_equal_everywhere(
     for (destination, table), (source_rows, result) in reports.items():
         assert result == "equal", (destination, table, result)
         assert source_rows >= 10, (destination, table, source_rows)
+
+
+SHORT_TTL_S = 4
+SHORT_TTL_OPERATIONS = 1200
+
+
+def _ttl_of(op: shapes.Operation) -> int:
+    """The TTL an operation binds (0: none); see shapes.py for where each kind binds it."""
+    if "USING TTL ?" not in op.cql:  # deletions, of elements too
+        return 0
+    return int(str(op.values[-2] if op.kind == "insert" else op.values[0]))
+
+
+def test_random_workload_expiring_as_it_runs_verifies_equal_everywhere(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The same kinds of operations with TTLs of 2-4 s, in small batches (50 events, so that
+    writes meet in the destinations' merges and views, not only in the agent's fold): once
+    every TTL has passed, every destination equals Cassandra, expired values, rows and
+    elements included."""
+    run = uuid.uuid4().hex[:8]
+    names = {shape: f"{shape}_{run}" for shape in shapes.SHAPES}
+    config = load_config(
+        _config(stack, tmp_path, names, run, batch=50),
+        environ=dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password),
+    )
+    rng = random.Random(SEED + 1)
+    stamps = shapes.Stamps(rng, int(time.time() * 1_000_000))
+    tables = list(shapes.tables(KEYSPACE, names).values())
+    operations = list(
+        shapes.operations(rng, tables, SHORT_TTL_OPERATIONS, stamps, ttl_s=SHORT_TTL_S)
+    )
+    expiring = sum(1 for op in operations if _ttl_of(op))
+    applied: collections.Counter[str] = collections.Counter()
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        create_keyspace(session, KEYSPACE)
+        shapes.create_tables(session, KEYSPACE, names)
+        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+        try:
+            _execute(session, operations)
+            written = time.monotonic()
+            _catch_up(agent, applied)
+        finally:
+            agent.close()
+        time.sleep(max(0.0, SHORT_TTL_S + 1.5 - (time.monotonic() - written)))
+        snapshot = agent.registry.snapshot
+        schemas = [snapshot.by_name(KEYSPACE, name) for name in names.values()]
+        assert all(schema is not None for schema in schemas)
+        reports = [
+            report
+            for destination in config.destinations
+            for report in verify_destination(session, destination, schemas)  # type: ignore[arg-type]
+        ]
+    assert expiring >= 100, expiring
+    assert len(applied) == 3, applied
+    assert len(reports) == 12
+    for report in reports:
+        assert report.equal, report
