@@ -233,16 +233,22 @@ class Operation:
 
 class Stamps:
     """Write timestamps (µs): mostly increasing, one in ten older than the newest; never one
-    used before. Equal timestamps (ties) are left to tests of their own: Cassandra breaks a
-    tie between two live values by comparing their serialized bytes, a different question
-    from the ones these workloads ask."""
+    used before, unless `ties`: then drawn from a few recent values, so that many writes share
+    a timestamp (Cassandra then breaks the tie: a deletion wins, then a tombstone, an
+    expiring cell, the greater serialized value)."""
 
-    def __init__(self, rng: random.Random, start_us: int) -> None:
+    def __init__(self, rng: random.Random, start_us: int, *, ties: bool = False) -> None:
         self._rng = rng
         self.newest = start_us
         self._used: set[int] = set()
+        self._ties = ties
+        self.drawn: list[int] = []  # with ties: every timestamp handed out, in order
 
     def next(self) -> int:
+        if self._ties:
+            self.newest += self._rng.randrange(0, 2)
+            self.drawn.append(self.newest - self._rng.randrange(0, 3))
+            return self.drawn[-1]
         self.newest += self._rng.randrange(1, 50)
         stamp = self.newest
         if self._rng.random() < 0.1:

@@ -204,3 +204,48 @@ def test_random_workload_expiring_as_it_runs_verifies_equal_everywhere(
     assert len(reports) == 12
     for report in reports:
         assert report.equal, report
+
+
+TIES_OPERATIONS = 1200
+
+
+def test_random_workload_of_equal_timestamps_verifies_equal_everywhere(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The same kinds of operations with most timestamps shared by several writes and
+    deletions (Stamps(ties=True)), in batches of 50: every destination ends with Cassandra's
+    winners."""
+    run = uuid.uuid4().hex[:8]
+    names = {shape: f"{shape}_{run}" for shape in shapes.SHAPES}
+    config = load_config(
+        _config(stack, tmp_path, names, run, batch=50),
+        environ=dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password),
+    )
+    rng = random.Random(SEED + 2)
+    stamps = shapes.Stamps(rng, int(time.time() * 1_000_000), ties=True)
+    tables = list(shapes.tables(KEYSPACE, names).values())
+    operations = list(shapes.operations(rng, tables, TIES_OPERATIONS, stamps))
+    applied: collections.Counter[str] = collections.Counter()
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        create_keyspace(session, KEYSPACE)
+        shapes.create_tables(session, KEYSPACE, names)
+        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+        try:
+            _execute(session, operations)
+            _catch_up(agent, applied)
+        finally:
+            agent.close()
+        snapshot = agent.registry.snapshot
+        schemas = [snapshot.by_name(KEYSPACE, name) for name in names.values()]
+        reports = [
+            report
+            for destination in config.destinations
+            for report in verify_destination(session, destination, schemas)  # type: ignore[arg-type]
+        ]
+    shared = collections.Counter(stamps.drawn)
+    assert sum(n for n in shared.values() if n > 1) >= TIES_OPERATIONS // 2, shared
+    assert len(applied) == 3, applied
+    assert len(reports) == 12
+    for report in reports:
+        assert report.equal, report
