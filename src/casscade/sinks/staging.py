@@ -214,7 +214,7 @@ def _as_shards(event: ChangeEvent, counters: frozenset[str]) -> ChangeEvent:
         elif cell.is_tombstone or not isinstance(cell.value, CounterContext):
             deletions.append((cell.column, cell.timestamp_us))
         else:
-            # Between two versions of one node's shard the higher clock wins.
+            # At equal timestamps the higher clock wins between two versions of one shard.
             cells += [CellChange(cell.column, shard.count, cell.timestamp_us,
                                  path=shard.counter_id, raw=_clock(shard.clock))
                       for shard in cell.value.shards]  # fmt: skip
