@@ -20,12 +20,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent
-from casscade.engine.verify import verify_destination
+from casscade.engine.verify import TableReport, verify_destination
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
@@ -147,8 +148,8 @@ def test_random_workload_of_four_shapes_verifies_equal_everywhere(
         assert source_rows >= 10, (destination, table, source_rows)
 
 
+SMALL_OPERATIONS = 1200
 SHORT_TTL_S = 4
-SHORT_TTL_OPERATIONS = 1200
 
 
 def _ttl_of(op: shapes.Operation) -> int:
@@ -158,26 +159,25 @@ def _ttl_of(op: shapes.Operation) -> int:
     return int(str(op.values[-2] if op.kind == "insert" else op.values[0]))
 
 
-def test_random_workload_expiring_as_it_runs_verifies_equal_everywhere(
-    stack: Stack, tmp_path: Path
-) -> None:
-    """The same kinds of operations with TTLs of 2-4 s, in small batches (50 events, so that
-    writes meet in the destinations' merges and views, not only in the agent's fold): once
-    every TTL has passed, every destination equals Cassandra, expired values, rows and
-    elements included."""
+def _small_workload(
+    stack: Stack,
+    tmp_path: Path,
+    make: Callable[[list[shapes.Table]], list[shapes.Operation]],
+    *,
+    wait_s: float = 0.0,
+) -> tuple[collections.Counter[str], list[TableReport]]:
+    """Run the operations `make` gives for fresh tables of the four shapes, let the agent
+    apply them in batches of 50 (so that writes meet in the destinations' merges and views,
+    not only in the agent's fold), wait until `wait_s` after the writes, and compare every
+    table of every destination with Cassandra. Returns what each destination applied and
+    the reports."""
     run = uuid.uuid4().hex[:8]
     names = {shape: f"{shape}_{run}" for shape in shapes.SHAPES}
     config = load_config(
         _config(stack, tmp_path, names, run, batch=50),
         environ=dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password),
     )
-    rng = random.Random(SEED + 1)
-    stamps = shapes.Stamps(rng, int(time.time() * 1_000_000))
-    tables = list(shapes.tables(KEYSPACE, names).values())
-    operations = list(
-        shapes.operations(rng, tables, SHORT_TTL_OPERATIONS, stamps, ttl_s=SHORT_TTL_S)
-    )
-    expiring = sum(1 for op in operations if _ttl_of(op))
+    operations = make(list(shapes.tables(KEYSPACE, names).values()))
     applied: collections.Counter[str] = collections.Counter()
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
@@ -190,23 +190,38 @@ def test_random_workload_expiring_as_it_runs_verifies_equal_everywhere(
             _catch_up(agent, applied)
         finally:
             agent.close()
-        time.sleep(max(0.0, SHORT_TTL_S + 1.5 - (time.monotonic() - written)))
+        time.sleep(max(0.0, wait_s - (time.monotonic() - written)))
         snapshot = agent.registry.snapshot
         schemas = [snapshot.by_name(KEYSPACE, name) for name in names.values()]
-        assert all(schema is not None for schema in schemas)
         reports = [
             report
             for destination in config.destinations
             for report in verify_destination(session, destination, schemas)  # type: ignore[arg-type]
         ]
-    assert expiring >= 100, expiring
+    return applied, reports
+
+
+def test_random_workload_expiring_as_it_runs_verifies_equal_everywhere(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The same kinds of operations with TTLs of 2-4 s, in batches of 50: once every TTL has
+    passed, every destination equals Cassandra, expired values, rows and elements included."""
+    rng = random.Random(SEED + 1)
+    stamps = shapes.Stamps(rng, int(time.time() * 1_000_000))
+    operations: list[shapes.Operation] = []
+
+    def make(tables: list[shapes.Table]) -> list[shapes.Operation]:
+        operations.extend(
+            shapes.operations(rng, tables, SMALL_OPERATIONS, stamps, ttl_s=SHORT_TTL_S)
+        )
+        return operations
+
+    applied, reports = _small_workload(stack, tmp_path, make, wait_s=SHORT_TTL_S + 1.5)
+    assert sum(1 for op in operations if _ttl_of(op)) >= 100
     assert len(applied) == 3, applied
     assert len(reports) == 12
     for report in reports:
         assert report.equal, report
-
-
-TIES_OPERATIONS = 1200
 
 
 def test_random_workload_of_equal_timestamps_verifies_equal_everywhere(
@@ -215,36 +230,15 @@ def test_random_workload_of_equal_timestamps_verifies_equal_everywhere(
     """The same kinds of operations with most timestamps shared by several writes and
     deletions (Stamps(ties=True)), in batches of 50: every destination ends with Cassandra's
     winners."""
-    run = uuid.uuid4().hex[:8]
-    names = {shape: f"{shape}_{run}" for shape in shapes.SHAPES}
-    config = load_config(
-        _config(stack, tmp_path, names, run, batch=50),
-        environ=dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password),
-    )
     rng = random.Random(SEED + 2)
     stamps = shapes.Stamps(rng, int(time.time() * 1_000_000), ties=True)
-    tables = list(shapes.tables(KEYSPACE, names).values())
-    operations = list(shapes.operations(rng, tables, TIES_OPERATIONS, stamps))
-    applied: collections.Counter[str] = collections.Counter()
-    with stack.cassandra.cluster() as cluster:
-        session = cluster.connect()
-        create_keyspace(session, KEYSPACE)
-        shapes.create_tables(session, KEYSPACE, names)
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
-        try:
-            _execute(session, operations)
-            _catch_up(agent, applied)
-        finally:
-            agent.close()
-        snapshot = agent.registry.snapshot
-        schemas = [snapshot.by_name(KEYSPACE, name) for name in names.values()]
-        reports = [
-            report
-            for destination in config.destinations
-            for report in verify_destination(session, destination, schemas)  # type: ignore[arg-type]
-        ]
+    applied, reports = _small_workload(
+        stack,
+        tmp_path,
+        lambda tables: list(shapes.operations(rng, tables, SMALL_OPERATIONS, stamps)),
+    )
     shared = collections.Counter(stamps.drawn)
-    assert sum(n for n in shared.values() if n > 1) >= TIES_OPERATIONS // 2, shared
+    assert sum(n for n in shared.values() if n > 1) >= SMALL_OPERATIONS // 2, shared
     assert len(applied) == 3, applied
     assert len(reports) == 12
     for report in reports:
