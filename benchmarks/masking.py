@@ -17,12 +17,15 @@ import base64
 import datetime
 import json
 import platform
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from pipeline import durable_end, start_at  # where a catch-up starts, as in pipeline.py
+from pipeline import (  # where a catch-up starts, as in pipeline.py
+    durable_end,
+    start_at,
+    timed_catch_up,
+)
 
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
@@ -96,22 +99,9 @@ def _catch_up(session: Any, config: AgentConfig, start: Position | None) -> dict
     if config.masking.tables:
         keys = KeyRing.from_material({"k1": base64.b64decode(KEY)}, active_key="k1")
         masker = Masker(config.masking, keys)
-    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker)
-    began = time.perf_counter()
-    applied = 0
-    try:
-        while True:
-            stats = agent.poll()
-            applied += sum(stats.applied.values())
-            if stats.unavailable or agent.failed:
-                raise SystemExit(f"{stats.unavailable or agent.failed}")
-            if stats.mutations == 0:
-                break
-    finally:
-        agent.close()
-    seconds = time.perf_counter() - began
-    return {"events": applied, "seconds": round(seconds, 2),
-            "events_per_s": round(applied / seconds)}  # fmt: skip
+    return timed_catch_up(
+        Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker)
+    )
 
 
 def main() -> None:

@@ -115,7 +115,12 @@ def _catch_up(
          "batch": {"max_events": 2000}}
     )  # fmt: skip
     start_at(config, start)
-    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+    return timed_catch_up(Agent(config, SchemaRegistry(lambda: read_schema_rows(session))))
+
+
+def timed_catch_up(agent: Agent) -> dict[str, float]:
+    """Poll until a pass reads nothing (closing the agent after): the events applied, the
+    seconds it took and their rate; exits the benchmark when a destination fails."""
     began = time.perf_counter()
     applied = 0
     try:
@@ -123,7 +128,7 @@ def _catch_up(
             stats = agent.poll()
             applied += sum(stats.applied.values())
             if stats.unavailable or agent.failed:
-                raise SystemExit(f"{destination['name']}: {stats.unavailable or agent.failed}")
+                raise SystemExit(f"{stats.unavailable or agent.failed}")
             if stats.mutations == 0:
                 break
     finally:

@@ -408,6 +408,8 @@ class Agent:
     def _events_of(self, mutation: Mutation) -> list[ChangeEvent]:
         """The mutation's events, mapped by the first destination that reads it (the same
         record object: the registry shares decoded entries) and shared with the others."""
+        if not self._mapped.keeps:  # one destination: nothing to share, nothing to size
+            return mutation_to_events(mutation)
         shared = self._mapped.get(mutation.position)
         if shared is not None and shared[0] is mutation:
             return shared[1]

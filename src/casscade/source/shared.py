@@ -72,6 +72,11 @@ class Latest(Generic[K, V]):
                 self._bytes -= values.popitem(last=False)[1][1]
 
     @property
+    def keeps(self) -> bool:
+        """Whether anything is ever kept (a size above 0)."""
+        return self._size > 0
+
+    @property
     def nbytes(self) -> int:
         """The sizes of the values kept, as given to `put`."""
         return self._bytes

@@ -42,6 +42,8 @@ def test_latest_of_size_zero_keeps_nothing() -> None:
     latest.put(1, 1, 1)
     assert latest.get(1) is None
     assert len(latest) == 0
+    assert not latest.keeps
+    assert Latest(1).keeps
 
 
 def test_latest_stays_bounded_under_threads() -> None:

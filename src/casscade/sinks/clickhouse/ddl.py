@@ -236,21 +236,9 @@ def view_statement(layout: ClickHouseLayout) -> str:
     lives: list[str] = []  # the live elements of each collection, named for outer and alive
     alive = [f"(__s.row_ts > __s.del_ts AND (__s.row_exp IS NULL OR __s.row_exp > {now}))"]
     for c in layout.regulars:
-        name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, {_tie(c)})"
-        inner += [
-            f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
-            f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
-            # In a tuple: argMax skips rows whose argument is NULL, and a newest cell
-            # without TTL (NULL expiry) would give way to an older one's expiry.
-            f"tupleElement(argMaxIf(tuple({exp}), {order}, {ts} IS NOT NULL), 1) "
-            f"AS {quote('e_' + c.name)}",
-        ]
-        value = f"tupleElement({quote('w_' + c.name)}, 1)"
-        since = f"greatest(__s.del_ts, {layout.dropped_before(c)})"
-        live = (f"({_present(c, value)} AND {quote('t_' + c.name)} > {since} AND "
-                f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
-        outer.append(f"if({live}, {value}, {'[]' if is_array(c) else 'NULL'}) AS {name}")
+        aggregates, shown, live = _winning_cell(layout, c, "__s", now)
+        inner += aggregates
+        outer.append(shown)
         alive.append(live)
     if layout.collections:
         # Every version of every element, sorted so that the last of each (column, path) is
@@ -304,6 +292,29 @@ def view_statement(layout: ClickHouseLayout) -> str:
     )
 
 
+def _winning_cell(
+    layout: ClickHouseLayout, c: ColumnSchema, frame: str, now: str
+) -> tuple[list[str], str, str]:
+    """SQL for one single-cell column of the view: the aggregates over its change rows (the
+    winning value, timestamp and expiry by (timestamp, tie key)), the column as shown, and
+    the condition that its value is live (`frame`: the alias holding `del_ts`)."""
+    name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
+    won, newest, expiry = quote("w_" + c.name), quote("t_" + c.name), quote("e_" + c.name)
+    order = f"tuple({ts}, {_tie(c)})"
+    aggregates = [
+        f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {won}",
+        f"maxIf({ts}, {ts} IS NOT NULL) AS {newest}",
+        # In a tuple: argMax skips rows whose argument is NULL, and a newest cell without
+        # TTL (NULL expiry) would give way to an older one's expiry.
+        f"tupleElement(argMaxIf(tuple({exp}), {order}, {ts} IS NOT NULL), 1) AS {expiry}",
+    ]
+    value = f"tupleElement({won}, 1)"
+    since = f"greatest({frame}.del_ts, {layout.dropped_before(c)})"
+    live = (f"({_present(c, value)} AND {newest} > {since} AND "
+            f"({expiry} IS NULL OR {expiry} > {now}))")  # fmt: skip
+    return aggregates, f"if({live}, {value}, {'[]' if is_array(c) else 'NULL'}) AS {name}", live
+
+
 def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str) -> str:
     """Rows with their partition's live static values, and once each partition whose
     statics are live but which has no live row (clustering and regular columns null)."""
@@ -311,21 +322,9 @@ def _with_statics(layout: ClickHouseLayout, rows: str, partitions: str, now: str
     inner, shown = list(pk), list(pk)
     alive = [f"(__t.row_ts > __t.del_ts AND (__t.row_exp IS NULL OR __t.row_exp > {now}))"]
     for c in layout.statics:
-        name, ts, exp = quote(c.name), quote(c.name + "__ts"), quote(c.name + "__exp")
-        order = f"tuple({ts}, {_tie(c)})"
-        inner += [
-            f"argMaxIf(tuple({name}), {order}, {ts} IS NOT NULL) AS {quote('w_' + c.name)}",
-            f"maxIf({ts}, {ts} IS NOT NULL) AS {quote('t_' + c.name)}",
-            # In a tuple: argMax skips rows whose argument is NULL, and a newest cell
-            # without TTL (NULL expiry) would give way to an older one's expiry.
-            f"tupleElement(argMaxIf(tuple({exp}), {order}, {ts} IS NOT NULL), 1) "
-            f"AS {quote('e_' + c.name)}",
-        ]
-        value = f"tupleElement({quote('w_' + c.name)}, 1)"
-        since = f"greatest(__t.del_ts, {layout.dropped_before(c)})"
-        live = (f"({value} IS NOT NULL AND {quote('t_' + c.name)} > {since} AND "
-                f"({quote('e_' + c.name)} IS NULL OR {quote('e_' + c.name)} > {now}))")  # fmt: skip
-        shown.append(f"if({live}, {value}, NULL) AS {name}")
+        aggregates, static, live = _winning_cell(layout, c, "__t", now)
+        inner += aggregates
+        shown.append(static)
         alive.append(live)
     inner += [f"ifNull(max(`__row_ts`), {MIN_TS}) AS row_ts",
               f"{ROW_EXPIRY} AS row_exp"]  # fmt: skip
