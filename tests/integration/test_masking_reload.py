@@ -19,9 +19,18 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import pytest
 
+from casscade.config.load import load_config
+from casscade.engine.agent import Agent, PollStats
+from casscade.engine.masking import masking_for
+from casscade.engine.verify import verify_destination
+from casscade.masking import Masker, load_keys
+from casscade.source.registry import SchemaRegistry
+from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
 from tests.integration.workloads import create_keyspace
 
@@ -30,9 +39,18 @@ KEY = base64.b64encode(uuid.uuid4().bytes * 2).decode()
 DEADLINE_S = 60.0
 
 
-def _write_config(path: Path, stack: Stack, table: str, *, phone: bool) -> None:
+def _write_config(
+    path: Path, stack: Stack, table: str, *, phone: bool, clickhouse: Path | None = None
+) -> None:
+    """PostgreSQL (and ClickHouse in chDB at `clickhouse`); email masked, and phone if asked."""
     pg = stack.settings.postgres
     rule = "        phone: {class: pii, strategy: hash}\n" if phone else ""
+    chdb = ""
+    if clickhouse is not None:
+        chdb = (
+            f'  - {{type: clickhouse, name: ch-{table}, dsn: "chdb://{clickhouse}", '
+            f"database_prefix: r_}}\ndead_letters: {{directory: {clickhouse}-dlq}}\n"
+        )
     path.write_text(
         f"""
 source:
@@ -46,7 +64,7 @@ destinations:
   - {{type: postgres, name: pg-{table}, host: {pg.host}, port: {pg.port},
       database: {pg.database}, user: {pg.user}, password_env: TEST_PG_PASSWORD,
       schema_prefix: r_}}
-http: {{port: 0}}
+{chdb}http: {{port: 0}}
 masking:
   keys: [{{id: k1, secret_env: TEST_MASK_KEY}}]
   active_key: k1
@@ -127,3 +145,67 @@ def test_sighup_applies_new_masking_rules_to_later_changes(stack: Stack, tmp_pat
     assert all(str(r[1]).startswith("***@example.com") for r in got)
     reload_line = json.loads(next(line for line in lines if "masking_rules_reloaded" in line))
     assert reload_line["old_rules_version"] != reload_line["rules_version"]
+
+
+def test_a_reload_masks_what_was_read_and_not_applied_with_the_new_rules(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads five rows under the old rules (phone in the clear) and is stopped
+    before applying them; ClickHouse has not read them yet. After the reload (phone hashed)
+    both apply them: every phone is hashed in both. PostgreSQL read them again with the new
+    rules, and ClickHouse did not take the events PostgreSQL had mapped under the old ones."""
+    table = f"r_{uuid.uuid4().hex[:10]}"
+    path = tmp_path / "casscade.yaml"
+    env = dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password, TEST_MASK_KEY=KEY)
+    _write_config(path, stack, table, phone=False, clickhouse=tmp_path / "ch")
+    old = load_config(path, environ=env)
+    _write_config(path, stack, table, phone=True, clickhouse=tmp_path / "ch")
+    new_rules = load_config(path, environ=env).masking
+    with stack.cassandra.cluster() as cluster:
+        session = cluster.connect()
+        create_keyspace(session, KEYSPACE)
+        session.execute(
+            f"CREATE TABLE {KEYSPACE}.{table} (id int PRIMARY KEY, email text, phone text) "
+            "WITH cdc = true"
+        )
+        for k in range(5):
+            session.execute(
+                f"INSERT INTO {KEYSPACE}.{table} (id, email, phone) VALUES (%s, %s, %s)",
+                (k, f"user{k}@example.com", f"+1 555 010{k}"),
+            )
+        agent = Agent(old, SchemaRegistry(lambda: read_schema_rows(session)),
+                      masker=masking_for(old, env)[0])  # fmt: skip
+        try:
+            postgres = next(d for d in agent._destinations if d.config.type == "postgres")
+            with monkeypatch.context() as patch:  # reads, never applies
+                patch.setattr(agent, "_flush", lambda destination, stats: None)
+                _until(lambda: _read_into(agent, postgres) == 5, "PostgreSQL reads the rows")
+            agent.reload_masking(Masker(new_rules, load_keys(new_rules, environ=env)), None)
+            # ClickHouse first: the shared events of these entries are PostgreSQL's, masked
+            # under the old rules.
+            clickhouse = next(d for d in agent._destinations if d.config.type == "clickhouse")
+            agent._poll_one(clickhouse, PollStats())
+            for _ in range(50):
+                stats = agent.poll()
+                assert not stats.unavailable, stats.unavailable
+                if stats.mutations == 0 and sum(stats.applied.values()) == 0:
+                    break
+            assert agent.failed == {}
+        finally:
+            agent.close()
+        schema = agent.registry.snapshot.by_name(KEYSPACE, table)
+        assert schema is not None
+        reports = [
+            report
+            for destination in old.destinations
+            for report in verify_destination(session, destination, [schema], agent.masker)
+        ]
+    assert len(reports) == 2
+    for report in reports:  # equal to Cassandra's rows masked with the new rules
+        assert report.equal, report
+        assert report.destination_rows == 5
+
+
+def _read_into(agent: Agent, destination: Any) -> int:
+    agent._poll_one(destination, PollStats())
+    return len(destination.pending)

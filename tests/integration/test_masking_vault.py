@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from casscade.events.model import CellChange, ChangeEvent, Op
-from casscade.masking.entries import VaultEntry
+from casscade.masking.entries import VaultEntries, VaultEntry
 from casscade.masking.errors import TokenNotFoundError, VaultError, VaultUnavailableError
 from casscade.masking.keys import KeyRing
 from casscade.masking.masker import Masker
@@ -66,7 +66,10 @@ def _entries(count: int) -> tuple[VaultEntry, ...]:
         )
         for i in range(count)
     ]
-    return Masker(RULES, KEYS).mask_batch(events, lambda ks, t: SCHEMA).vault_entries
+    masker, entries = Masker(RULES, KEYS), VaultEntries()
+    for event in events:
+        masker.mask_event(event, SCHEMA, vault_entries=entries)
+    return tuple(entries)
 
 
 @pytest.fixture

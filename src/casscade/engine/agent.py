@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import structlog
 
@@ -43,7 +44,14 @@ from casscade.errors import (
 )
 from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent
-from casscade.masking import Masker, MaskingError, TokenVault, VaultError, VaultUnavailableError
+from casscade.masking import (
+    Masker,
+    MaskingError,
+    TokenVault,
+    VaultEntries,
+    VaultError,
+    VaultUnavailableError,
+)
 from casscade.observability import DestinationTelemetry, Telemetry
 from casscade.sinks.base import Sink
 from casscade.sinks.clickhouse.changelog import ClickHouseChangelogSink
@@ -87,6 +95,8 @@ class _Destination:
     position: Position | None = None
     last: Position | None = None  # the newest entry read for it (not yet committed)
     pending: list[ChangeEvent] = field(default_factory=list)
+    tokens: VaultEntries = field(default_factory=VaultEntries)  # of the pending events
+    masker: Masker | None = None  # the rules its pending events and tables follow
     finished: set[int] = field(default_factory=set)  # segments it committed entirely
     failures: int = 0
     retry_at: float = 0.0
@@ -98,6 +108,15 @@ class _Destination:
     @property
     def name(self) -> str:
         return self.config.name
+
+
+class _Mapped(NamedTuple):
+    """A mutation's events as one destination mapped them, for the others to share."""
+
+    mutation: Mutation  # the decoded record they came from (the registry shares it)
+    masker: Masker | None  # the rules that masked them
+    events: list[ChangeEvent]
+    tokens: VaultEntries | None  # what tokenizing them left for the vault
 
 
 @dataclass(slots=True)
@@ -174,6 +193,7 @@ class Agent:
             for d in config.destinations
         ]
         for destination in self._destinations:
+            destination.masker = masker
             destination.telemetry = self.telemetry.destination(
                 destination.name, destination.config.type, sorted(destination.tables)
             )
@@ -184,9 +204,7 @@ class Agent:
         # With one destination there is nobody to share with.
         if len(self._destinations) < 2:
             registry.keep_decoded(0)
-        self._mapped: Latest[Position, tuple[Mutation, list[ChangeEvent]]] = Latest(
-            registry.shared_entries
-        )
+        self._mapped: Latest[Position, _Mapped] = Latest(registry.shared_entries)
 
     def close(self) -> None:
         for destination in self._destinations:
@@ -261,6 +279,7 @@ class Agent:
         delay *= random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not a secret
         destination.retry_at = self._clock() + delay
         destination.pending.clear()
+        destination.tokens = VaultEntries()
         destination.tailer = None  # re-read from its committed position when it is back
         stats.unavailable[destination.name] = exc.problem
         _telemetry(destination).error(exc, retry_in_s=delay)
@@ -291,12 +310,17 @@ class Agent:
         return destination.tailer
 
     def _poll_destination(self, destination: _Destination, stats: PollStats) -> None:
+        if destination.masker is not self.masker:
+            self._rewind(destination)
         tailer = self._prepare(destination)
         finished: list[int] = []
         unknown = 0
-        # A pass reads and decodes cdc_raw; its batches' mask and apply spans nest inside.
+        # A pass reads, decodes, maps and masks cdc_raw; its batches' vault and apply spans
+        # nest inside.
         with self.telemetry.span("decode", destination=destination.name):
             for record in tailer.poll():
+                if destination.masker is not self.masker:
+                    break  # the rules were reloaded: what is pending is read again with them
                 if isinstance(record, Mutation):
                     stats.mutations += 1
                     self._route(destination, record, stats)
@@ -317,6 +341,9 @@ class Agent:
             stats.unknown_schema += unknown
             log.warning("entries_of_unknown_table_skipped", destination=destination.name,
                         entries=unknown)  # fmt: skip
+        if destination.masker is not self.masker:
+            self._rewind(destination)
+            return
         self._flush(destination, stats)
         destination.finished.update(finished)
         _telemetry(destination).backlog(len(destination.pending))
@@ -343,7 +370,7 @@ class Agent:
 
     def _as_destinations_see(self, destination: _Destination, schema: TableSchema) -> TableSchema:
         """The table after masking (masked columns change type), checked against the rules."""
-        masker = self.masker
+        masker = destination.masker
         if masker is None or not masker.has_rules(schema.keyspace, schema.name):
             return schema
         try:
@@ -352,39 +379,36 @@ class Agent:
             raise PermanentSinkError(destination.name, f"masking rules: {exc}") from exc
         return masker.masked_table(schema)
 
-    def _mask(self, destination: _Destination, events: list[ChangeEvent]) -> list[ChangeEvent]:
-        """Mask a batch and keep its tokens in the vault before anything leaves the node.
+    def _store_tokens(self, destination: _Destination) -> None:
+        """Keep the pending events' tokens in the vault before any of them leaves the node.
 
         Raises:
             TransientSinkError: the vault is unreachable (the batch is retried).
-            PermanentSinkError: an event cannot be masked (never dead-lettered: it would
-                leave the node unmasked); the destination stops at it, nothing is lost.
+            PermanentSinkError: the vault refuses them; the destination stops, nothing lost.
         """
-        masker = self.masker
-        if masker is None:
-            return events
-        with self.telemetry.span("mask", events=len(events)):
+        if not destination.tokens or self.vault is None:
+            return
+        with self.telemetry.span("vault", tokens=len(destination.tokens)):
             try:
-                batch = masker.mask_batch(events, self.registry.snapshot.by_name)
-            except MaskingError as exc:
-                raise PermanentSinkError(
-                    destination.name, f"masking {exc.where}: {exc.problem}"
-                ) from exc
-            if batch.vault_entries and self.vault is not None:
-                try:
-                    with self._vault_lock:  # one connection, shared by the destinations
-                        if not self._vault_ready:
-                            self.vault.ensure_tables()
-                            self._vault_ready = True
-                        self.vault.store(batch.vault_entries)
-                except VaultUnavailableError as exc:
-                    raise TransientSinkError(destination.name, f"token vault: {exc}") from exc
-                except VaultError as exc:
-                    raise PermanentSinkError(destination.name, f"token vault: {exc}") from exc
-        if batch.masked_events:
-            log.debug("batch_masked", destination=destination.name,
-                      events=batch.masked_events, rules_version=batch.rules_version)  # fmt: skip
-        return list(batch.events)
+                with self._vault_lock:  # one connection, shared by the destinations
+                    if not self._vault_ready:
+                        self.vault.ensure_tables()
+                        self._vault_ready = True
+                    self.vault.store(destination.tokens)
+            except VaultUnavailableError as exc:
+                raise TransientSinkError(destination.name, f"token vault: {exc}") from exc
+            except VaultError as exc:
+                raise PermanentSinkError(destination.name, f"token vault: {exc}") from exc
+        destination.tokens = VaultEntries()
+
+    def _rewind(self, destination: _Destination) -> None:
+        """Forget what was read and not applied, and read it again from the committed position
+        with the current masking rules (after a reload); tables follow the new rules first."""
+        destination.masker = self.masker
+        destination.pending.clear()
+        destination.tokens = VaultEntries()
+        destination.tailer = None
+        destination.snapshot = None
 
     def _route(self, destination: _Destination, mutation: Mutation, stats: PollStats) -> None:
         _advance(destination, mutation.position)
@@ -395,7 +419,7 @@ class Agent:
             return  # another CDC table's mutation: not mapped at all
         if destination.snapshot is not self.registry.snapshot:
             self._ensure_tables(destination)  # a refresh while decoding: ALTER TABLE seen
-        events = [e for e in self._events_of(mutation) if e.qualified_table in tables]
+        events = [e for e in self._events_of(destination, mutation) if e.qualified_table in tables]
         seen = stats.newest_seen
         for event in events:
             if event.timestamp_us > seen.get(event.qualified_table, 0):
@@ -405,20 +429,50 @@ class Agent:
         if len(destination.pending) >= self.config.batch.max_events:
             self._flush(destination, stats)
 
-    def _events_of(self, mutation: Mutation) -> list[ChangeEvent]:
-        """The mutation's events, mapped by the first destination that reads it (the same
-        record object: the registry shares decoded entries) and shared with the others."""
+    def _events_of(self, destination: _Destination, mutation: Mutation) -> list[ChangeEvent]:
+        """The mutation's events, masked, mapped by the first destination that reads it (the
+        same record object: the registry shares decoded entries) and shared with the others
+        that mask with the same rules; their tokens go with them."""
+        masker = destination.masker
         if not self._mapped.keeps:  # one destination: nothing to share, nothing to size
-            return mutation_to_events(mutation)
+            return self._map(destination, mutation, destination.tokens)
         shared = self._mapped.get(mutation.position)
-        if shared is not None and shared[0] is mutation:
-            return shared[1]
-        events = mutation_to_events(mutation)
+        if shared is not None and shared.mutation is mutation and shared.masker is masker:
+            if shared.tokens:
+                for entry in shared.tokens:
+                    destination.tokens.add(entry)
+            return shared.events
+        tokens = VaultEntries() if masker is not None and masker.tokenizes else None
+        events = self._map(destination, mutation, tokens)
+        if tokens:
+            for entry in tokens:
+                destination.tokens.add(entry)
         # About what the events and the mutation they keep alive hold: twice their values'
         # bytes, and some for each event and cell.
         size = 2 * sum(256 + sum(64 + len(c.raw) for c in e.cells) for e in events)
-        self._mapped.put(mutation.position, (mutation, events), size)
+        self._mapped.put(mutation.position, _Mapped(mutation, masker, events, tokens), size)
         return events
+
+    def _map(
+        self, destination: _Destination, mutation: Mutation, tokens: VaultEntries | None
+    ) -> list[ChangeEvent]:
+        """The mutation's events, built masked with the destination's rules.
+
+        Raises:
+            PermanentSinkError: an event cannot be masked (never dead-lettered: it would
+                leave the node unmasked); the destination stops at it, nothing is lost.
+        """
+        masker = destination.masker
+        if masker is None:
+            return mutation_to_events(mutation)
+        try:
+            return masker.events_of(mutation, self.registry.snapshot, vault_entries=tokens)
+        except MaskingError as exc:
+            raise PermanentSinkError(
+                destination.name, f"masking {exc.where}: {exc.problem}"
+            ) from exc
+        except ConfigError as exc:  # the rules no longer fit (a column changed)
+            raise PermanentSinkError(destination.name, f"masking rules: {exc}") from exc
 
     def _flush(self, destination: _Destination, stats: PollStats) -> None:
         last = destination.last
@@ -428,7 +482,7 @@ class Agent:
         telemetry = _telemetry(destination)
         with telemetry.batch():
             began = time.perf_counter()
-            destination.pending = self._mask(destination, destination.pending)
+            self._store_tokens(destination)
             try:
                 with self.telemetry.span("apply", events=len(destination.pending)):
                     destination.sink.apply(destination.pending, node_id=node_id, position=last)
@@ -442,8 +496,10 @@ class Agent:
         stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
             destination.pending
         )
+        masker = destination.masker
         log.info("batch_applied", destination=destination.name, events=len(destination.pending),
-                 position=str(last), rules_version=self._rules_version)  # fmt: skip
+                 position=str(last),
+                 rules_version=None if masker is None else masker.rules_version)  # fmt: skip
         destination.pending.clear()
         destination.position = last
 
@@ -499,20 +555,20 @@ class Agent:
             path.unlink(missing_ok=True)
 
     def reload_masking(self, masker: Masker | None, vault: TokenVault | None) -> None:
-        """Mask with new rules from the next batch on (no restart, nothing rewritten).
+        """Mask with new rules from now on (no restart, nothing rewritten).
 
-        Events not yet applied are masked with the new rules; rows already in destinations
-        stay as they are. Destination tables are brought to the new masked schema (a column
-        whose type masking changes, e.g. an int now hashed to text, is recreated: its old
-        values are dropped, never rewritten).
+        Each destination then reads again, from its committed position, what it had read and
+        not applied, and masks it with the new rules (its own thread notices, between two
+        entries); rows already in destinations stay as they are. Destination tables are
+        brought to the new masked schema first (a column whose type masking changes, e.g. an
+        int now hashed to text, is recreated: its old values are dropped, never rewritten).
         """
         old = self._rules_version
         if self.vault is not None and self.vault is not vault:
             self.vault.close()
-        self.masker, self.vault, self._vault_ready = masker, vault, False
+        self.vault, self._vault_ready = vault, False
+        self.masker = masker  # last: destinations that see it use the new vault
         self._rules_version = None if masker is None else masker.rules_version
-        for destination in self._destinations:
-            destination.snapshot = None  # ensure tables again before the next batch
         log.info("masking_rules_reloaded", old_rules_version=old,
                  rules_version=self._rules_version)  # fmt: skip
 

@@ -4,13 +4,17 @@ One partition update gives, in order: a DELETE_PARTITION for a partition deletio
 DELETE_RANGE for each pair of range tombstone markers (a boundary closes one range and opens
 the next); for the static row and each row: a DELETE_ROW for a row deletion, then an UPSERT
 when the row also wrote cells or liveness. Values, timestamps and TTLs pass through unchanged;
-nothing is compared or merged here (that is the sinks' last-write-wins). Pure.
+nothing is compared or merged here (that is the sinks' last-write-wins).
+
+A `TableMask` (casscade.masking builds them) masks a table's keys, range bounds and cells as
+its events are built, so masked events are made once, never built plain and copied. Pure,
+apart from what a mask does (tokenizing records vault entries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, Protocol
 
 from casscade.commitlog.position import Position
 from casscade.commitlog.records import (
@@ -43,11 +47,41 @@ _INCLUSIVE_START = frozenset({BoundKind.INCL_START_BOUND, BoundKind.EXCL_END_INC
 _INCLUSIVE_END = frozenset({BoundKind.INCL_END_BOUND, BoundKind.INCL_END_EXCL_START_BOUNDARY})
 
 
-def mutation_to_events(mutation: Mutation) -> list[ChangeEvent]:
-    """Every change event of a decoded mutation, in log order."""
+class TableMask(Protocol):
+    """How one table's values are masked while its events are built."""
+
+    def partition_key(self, values: tuple[object, ...]) -> tuple[object, ...]:
+        """The partition key as destinations see it."""
+        ...
+
+    def clustering(self, values: tuple[object, ...]) -> tuple[object, ...]:
+        """A row's clustering (or a prefix of it) as destinations see it."""
+        ...
+
+    def bounds(self, bounds: ClusteringRange) -> ClusteringRange:
+        """A range deletion's bounds (may refuse a range it cannot mask)."""
+        ...
+
+    def cells(self, cells: tuple[Cell, ...]) -> tuple[CellChange, ...]:
+        """A row's decoded cells as cell changes, the masked ones masked."""
+        ...
+
+
+MaskLookup = Callable[[PartitionUpdate], "TableMask | None"]
+
+
+def mutation_to_events(mutation: Mutation, mask_of: MaskLookup | None = None) -> list[ChangeEvent]:
+    """Every change event of a decoded mutation, in log order.
+
+    Args:
+        mutation: a decoded commit-log entry.
+        mask_of: the mask of each partition update's table (None: the table is not masked);
+            None: nothing is masked.
+    """
     events: list[ChangeEvent] = []
     for update in mutation.updates:
-        events.extend(_update_events(update, mutation))
+        mask = None if mask_of is None else mask_of(update)
+        events.extend(_update_events(update, mutation, mask))
     return events
 
 
@@ -58,18 +92,25 @@ class _Where(NamedTuple):
     table: str
     partition_key: tuple[object, ...]
     position: Position
+    mask: TableMask | None
 
 
 def _deletion(
-    where: _Where, op: Op, ts: int, *, row: Row | None = None, bounds: ClusteringRange | None = None
+    where: _Where,
+    op: Op,
+    ts: int,
+    *,
+    clustering: tuple[object, ...] = (),
+    is_static: bool = False,
+    bounds: ClusteringRange | None = None,
 ) -> ChangeEvent:
     return ChangeEvent(
         keyspace=where.keyspace,
         table=where.table,
         op=op,
         partition_key=where.partition_key,
-        clustering=() if row is None else row.clustering,
-        is_static=row is not None and row.is_static,
+        clustering=clustering,
+        is_static=is_static,
         timestamp_us=ts,
         deletion_us=ts,
         clustering_range=bounds,
@@ -77,8 +118,11 @@ def _deletion(
     )
 
 
-def _update_events(update: PartitionUpdate, mutation: Mutation) -> Iterator[ChangeEvent]:
-    base = _Where(update.keyspace, update.table, update.partition_key, mutation.position)
+def _update_events(
+    update: PartitionUpdate, mutation: Mutation, mask: TableMask | None
+) -> Iterator[ChangeEvent]:
+    key = update.partition_key if mask is None else mask.partition_key(update.partition_key)
+    base = _Where(update.keyspace, update.table, key, mutation.position, mask)
     if update.partition_deletion is not None:
         ts = update.partition_deletion.marked_for_delete_at_us
         yield _deletion(base, Op.DELETE_PARTITION, ts)
@@ -105,13 +149,20 @@ def _range_event(
         end=closing.clustering,
         end_inclusive=closing.kind in _INCLUSIVE_END,
     )
+    if base.mask is not None:
+        bounds = base.mask.bounds(bounds)
     return _deletion(base, Op.DELETE_RANGE, ts, bounds=bounds)
 
 
 def _row_events(row: Row, base: _Where) -> Iterator[ChangeEvent]:
+    mask = base.mask
+    clustering = row.clustering
+    if mask is not None and clustering:
+        clustering = mask.clustering(clustering)
     if row.deletion is not None:
-        yield _deletion(base, Op.DELETE_ROW, row.deletion.marked_for_delete_at_us, row=row)
-    cells = tuple(_cell(c) for c in row.cells)
+        yield _deletion(base, Op.DELETE_ROW, row.deletion.marked_for_delete_at_us,
+                        clustering=clustering, is_static=row.is_static)  # fmt: skip
+    cells = tuple([cell_change(c) for c in row.cells]) if mask is None else mask.cells(row.cells)
     deletions = tuple((d.column, d.deletion.marked_for_delete_at_us) for d in row.complex_deletions)
     if not cells and not deletions and row.liveness is None:
         return
@@ -123,7 +174,7 @@ def _row_events(row: Row, base: _Where) -> Iterator[ChangeEvent]:
         table=base.table,
         op=Op.UPSERT,
         partition_key=base.partition_key,
-        clustering=row.clustering,
+        clustering=clustering,
         is_static=row.is_static,
         timestamp_us=max(stamps),
         row_timestamp_us=None if row.liveness is None else row.liveness.timestamp_us,
@@ -138,7 +189,8 @@ def _row_events(row: Row, base: _Where) -> Iterator[ChangeEvent]:
 _new = tuple.__new__  # a NamedTuple from its fields in order, without the keyword parsing
 
 
-def _cell(cell: Cell) -> CellChange:
+def cell_change(cell: Cell) -> CellChange:
+    """A decoded cell as a cell change, as it is."""
     # The decoder's Cell: column, timestamp, value, tombstone, TTL, ldt, path, raw.
     column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
     return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))

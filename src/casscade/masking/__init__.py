@@ -3,7 +3,8 @@
 * `rules`: the `masking:` section of casscade.yaml (`MaskingConfig`) and `rules_version`.
 * `keys`: `load_keys` reads the key secrets the rules name into a `KeyRing`.
 * `binding`: rules checked against a table's schema; masked output types for the sinks.
-* `masker`: `Masker.mask_event` / `mask_batch`: events in, masked events out.
+* `masker`: `Masker.events_of`: a mutation's events built masked; `mask_event`: an event
+  masked.
 * `vault`: `TokenVault`, tokens and their encrypted values in PostgreSQL, and detokenize.
 * `audit`: `AuditScanner`, raw-looking PII in destination rows.
 
@@ -29,7 +30,7 @@ from casscade.masking.errors import (
     VaultUnavailableError,
 )
 from casscade.masking.keys import KeyRing, check_keys, load_keys
-from casscade.masking.masker import MaskedBatch, Masker
+from casscade.masking.masker import CompiledMask, Masker
 from casscade.masking.rules import MaskingConfig, rules_version
 from casscade.masking.vault import Detokenized, TokenVault
 
@@ -37,11 +38,11 @@ __all__ = [
     "AuditReport",
     "AuditScanner",
     "BoundTable",
+    "CompiledMask",
     "Detokenized",
     "Finding",
     "FindingKind",
     "KeyRing",
-    "MaskedBatch",
     "Masker",
     "MaskingConfig",
     "MaskingError",

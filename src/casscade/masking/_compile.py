@@ -24,17 +24,16 @@ from casscade.masking.rules import EmailRule, PartialRule, RedactRule
 from casscade.masking.strategies import (
     KeyedHasher,
     Tokenizer,
-    mask_email,
-    mask_partial,
-    text_form,
+    email_masker,
+    partial_masker,
 )
 
 ValueFn: TypeAlias = Callable[[object], object]
 
 
 class TokenContext(threading.local):
-    """Where the tokens of the current call go; None outside `mask_event`. Per thread, so
-    one masker serves the agent's destination threads."""
+    """Where the tokens of the current call go; None outside `events_of` and `mask_event`.
+    Per thread, so one masker serves the agent's destination threads."""
 
     entries: VaultEntries | None = None
 
@@ -69,6 +68,16 @@ class Compiler:
 
         return mask
 
+    def bare(self, bound: BoundRule, where: str) -> ValueFn | None:
+        """As `compile`, but a strategy's own function comes as it is: the caller never passes
+        it a null and locates its MaskingErrors itself (cell functions do both, once per
+        cell, which saves a call per masked value)."""
+        if not bound.changes_values:
+            return None
+        if bound.strategy is Strategy.NESTED:
+            return self._nested(bound, where)
+        return self._leaf(bound, where)
+
     def field_functions(self, bound: BoundRule, where: str) -> dict[str, ValueFn]:
         """Per UDT field name: the value function of the fields that have one."""
         out: dict[str, ValueFn] = {}
@@ -90,11 +99,9 @@ class Compiler:
             replacement = rule.replacement
             return lambda _value: replacement
         if isinstance(rule, PartialRule):
-            keep, char = rule.keep_last, rule.mask_char
-            return lambda value: mask_partial(_text_or_integer(value), keep, char)
+            return partial_masker(rule.keep_last, rule.mask_char)
         if isinstance(rule, EmailRule):
-            keep_domain, mask = rule.keep_domain, rule.mask
-            return lambda value: mask_email(_text(value), keep_domain=keep_domain, mask=mask)
+            return email_masker(keep_domain=rule.keep_domain, mask=rule.mask)
         raise MaskingError(f"no value function for strategy {bound.strategy.value}", where)
 
     def _tokenize_fn(self, where: str) -> ValueFn:
@@ -107,8 +114,8 @@ class Compiler:
             entries = context.entries
             if entries is None:
                 raise MaskingError(
-                    "tokenize needs somewhere to put vault entries: use mask_batch, or pass "
-                    "vault_entries to mask_event"
+                    "tokenize needs somewhere to put vault entries: pass vault_entries to "
+                    "events_of or mask_event"
                 )
             token, kind, plaintext = tokenizer.token(value)
             entries.add(VaultEntry(token, kind, plaintext))
@@ -138,20 +145,6 @@ class Compiler:
 
 def _same(value: object) -> object:
     return value
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise MaskingError(f"expected text, got a value of Python type {type(value).__name__}")
-
-
-def _text_or_integer(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return text_form(value)
-    raise MaskingError(f"expected text or an integer, got Python type {type(value).__name__}")
 
 
 def _each(element: ValueFn) -> ValueFn:

@@ -1,8 +1,11 @@
-"""The masker: change events in, the same events with classified values masked out.
+"""The masker: change events built masked, or existing events masked.
 
 `Masker` binds each table's rules to its schema once (again when the schema object
-changes) and compiles them to value functions; masking an event then only runs those.
-Events of tables without rules are returned as they are, without copying.
+changes) and compiles them to a `CompiledMask` of value functions. The agent hands those masks
+to the mapping (`Masker.events_of`), so a masked table's events are built masked in one
+pass: nothing is built plain and copied, and every destination shares the same masked
+events. `mask_event` masks an event that exists already (the verifier's rows from Cassandra).
+Events of tables without rules are left as they are.
 
 What is masked: partition key and clustering values of key columns, the bounds of
 clustering-range deletions, cell values, and the paths of collection cells (set elements
@@ -15,70 +18,47 @@ masked: masked values keep equality, not order. Such an event raises `MaskingErr
 rather than delete the wrong rows; equality bounds (`ck = x`, `a = x AND b > y` with only
 `a` masked) are fine.
 
-Pure, apart from tokenizing, which adds entries to the `VaultEntries` it is given. A Masker
-is not shared between threads.
+Pure, apart from tokenizing, which adds entries to the `VaultEntries` it is given. One
+Masker may serve several threads (the vault entries of a call are per thread).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
-from casscade.commitlog.schema import TableSchema
+from casscade.commitlog.records import Cell, Mutation, PartitionUpdate
+from casscade.commitlog.schema import SchemaSnapshot, TableSchema
 from casscade.commitlog.types import ListType, MapType, SetType, UdtType, is_multi_cell
 from casscade.errors import ConfigError
+from casscade.events.mapping import cell_change, mutation_to_events
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange
 from casscade.masking._compile import Compiler, TokenContext, ValueFn
 from casscade.masking.binding import BoundColumn, bind_table, masked_table_schema
-from casscade.masking.entries import VaultEntries, VaultEntry
+from casscade.masking.entries import VaultEntries
 from casscade.masking.errors import MaskingError
 from casscade.masking.keys import KeyRing
 from casscade.masking.rules import MaskingConfig, rules_version
 from casscade.masking.strategies import KeyedHasher, Tokenizer
 
-__all__ = ["MaskedBatch", "Masker"]
+__all__ = ["CompiledMask", "Masker"]
 
-TableLookup = Callable[[str, str], TableSchema | None]
-
-
-@dataclass(frozen=True, slots=True)
-class MaskedBatch:
-    """A batch after masking.
-
-    Attributes:
-        events: the events, in order, masked where their table has rules.
-        vault_entries: what tokenizing produced; store it before the events go anywhere.
-        rules_version: the rule set that masked them (log it with the batch).
-        masked_events: how many events belonged to tables with rules.
-    """
-
-    events: tuple[ChangeEvent, ...]
-    vault_entries: tuple[VaultEntry, ...] = field(repr=False)
-    rules_version: str
-    masked_events: int
-
-
-@dataclass(frozen=True, slots=True)
-class _CellPlan:
-    """How to mask one column's cells: the value, the path, or the value per UDT field."""
-
-    value: ValueFn | None = None
-    path: ValueFn | None = None
-    by_field: Mapping[str, ValueFn] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _TablePlan:
-    schema: TableSchema
-    partition: tuple[ValueFn | None, ...] | None  # None: no partition key column masked
-    clustering: tuple[ValueFn | None, ...] | None  # None: no clustering column masked
-    cells: Mapping[str, _CellPlan]
+CellFn = Callable[[Cell], CellChange]
+_UNKNOWN = object()  # not looked up yet
+KeyFns = tuple[ValueFn | None, ...]
 
 
 class Masker:
     """Masks change events with a rule set and its keys."""
 
-    __slots__ = ("_compiler", "_config", "_context", "_plans", "_ruled", "rules_version")
+    __slots__ = (
+        "_compiler",
+        "_config",
+        "_context",
+        "_masks",
+        "_named",
+        "_ruled",
+        "rules_version",
+    )
 
     def __init__(self, config: MaskingConfig, keys: KeyRing) -> None:
         """Build a masker.
@@ -104,13 +84,22 @@ class Masker:
             hasher = KeyedHasher(config.active_key, material)
             tokenizer = Tokenizer(config.active_key, material)
         self._compiler = Compiler(hasher, tokenizer, self._context)
-        self._plans: dict[tuple[str, str], _TablePlan] = {}
+        # (keyspace, table) -> (the schema it was built for, its mask or None).
+        self._masks: dict[tuple[str, str], tuple[TableSchema, CompiledMask | None]] = {}
+        # events_of's masks by table name, for one schema snapshot (a lookup per update).
+        self._named: tuple[SchemaSnapshot | None, dict[tuple[str, str], CompiledMask | None]]
+        self._named = (None, {})
 
     def __repr__(self) -> str:
         return (
             f"Masker(rules_version={self.rules_version}, tables={len(self._ruled)}, "
             f"active_key={self._config.active_key})"
         )
+
+    @property
+    def tokenizes(self) -> bool:
+        """Whether a rule tokenizes (masking then yields vault entries)."""
+        return self._config.tokenizes
 
     def has_rules(self, keyspace: str, table: str) -> bool:
         """Whether any column of this table is masked or classified."""
@@ -122,16 +111,73 @@ class Masker:
         Raises:
             ConfigError: a rule does not fit the table's schema.
         """
-        self._plan(table)
+        self.table_mask(table)
 
     def masked_table(self, table: TableSchema) -> TableSchema:
         """The table as destinations see it after masking (for their DDL)."""
         return masked_table_schema(self._config, table)
 
+    def table_mask(self, table: TableSchema) -> CompiledMask | None:
+        """The table's compiled mask; None when its rules change no value.
+
+        Raises:
+            ConfigError: the table's rules do not fit its schema.
+        """
+        key = (table.keyspace, table.name)
+        built = self._masks.get(key)
+        if built is None or built[0] is not table:
+            built = (table, self._build(table) if key in self._ruled else None)
+            self._masks[key] = built
+        return built[1]
+
+    def events_of(
+        self,
+        mutation: Mutation,
+        snapshot: SchemaSnapshot,
+        *,
+        vault_entries: VaultEntries | None = None,
+    ) -> list[ChangeEvent]:
+        """The mutation's change events, built masked (`mutation_to_events` with masks).
+
+        Args:
+            mutation: a decoded commit-log entry.
+            snapshot: the schema the rules are bound to (the current one).
+            vault_entries: where tokenized values go; required when a table tokenizes.
+
+        Raises:
+            MaskingError: as `mask_event`, or a table with rules has no schema.
+            ConfigError: a table's rules do not fit its schema.
+        """
+        if snapshot is not self._named[0]:
+            self._named = (snapshot, {})
+        masks = self._named[1]
+
+        def mask_of(update: PartitionUpdate) -> CompiledMask | None:
+            key = (update.keyspace, update.table)
+            mask = masks.get(key, _UNKNOWN)
+            if mask is _UNKNOWN:
+                mask = masks[key] = self._mask_in(snapshot, key)
+            return mask  # type: ignore[return-value]
+
+        self._context.entries = vault_entries
+        try:
+            return mutation_to_events(mutation, mask_of)
+        finally:
+            self._context.entries = None
+
+    def _mask_in(self, snapshot: SchemaSnapshot, key: tuple[str, str]) -> CompiledMask | None:
+        if key not in self._ruled:
+            return None
+        table = snapshot.by_name(*key)
+        if table is None:
+            raise MaskingError("no schema is known for this table", f"{key[0]}.{key[1]}")
+        return self.table_mask(table)
+
     def mask_event(
         self, event: ChangeEvent, table: TableSchema, *, vault_entries: VaultEntries | None = None
     ) -> ChangeEvent:
-        """The event with its classified values masked (the event itself if no rules apply).
+        """The event with its classified values masked (the event itself if no rule changes
+        a value of its table).
 
         Args:
             event: a change event.
@@ -151,57 +197,21 @@ class Masker:
             raise MaskingError(
                 f"the schema given is of {table.qualified_name}", f"{key[0]}.{key[1]}"
             )
-        plan = self._plan(table)
+        mask = self.table_mask(table)
+        if mask is None:
+            return event
         self._context.entries = vault_entries
         try:
-            return _mask(plan, event)
+            return mask.event(event)
         finally:
             self._context.entries = None
 
-    def mask_batch(self, events: Iterable[ChangeEvent], table_of: TableLookup) -> MaskedBatch:
-        """Mask a batch, collecting the vault entries of its tokens.
-
-        Args:
-            events: the batch.
-            table_of: (keyspace, table) -> schema, e.g. `SchemaSnapshot.by_name`.
-
-        Raises:
-            MaskingError: as `mask_event`, or a table with rules has no schema.
-            ConfigError: a table's rules do not fit its schema.
-        """
-        entries = VaultEntries()
-        masked: list[ChangeEvent] = []
-        # Looked up once per table and batch: `SchemaSnapshot.by_name` scans every table.
-        tables: dict[tuple[str, str], TableSchema | None] = {}
-        count = 0
-        for event in events:
-            key = (event.keyspace, event.table)
-            if key not in self._ruled:
-                masked.append(event)
-                continue
-            if key not in tables:
-                tables[key] = table_of(event.keyspace, event.table)
-            table = tables[key]
-            if table is None:
-                raise MaskingError("no schema is known for this table", event.qualified_table)
-            masked.append(self.mask_event(event, table, vault_entries=entries))
-            count += 1
-        return MaskedBatch(tuple(masked), tuple(entries), self.rules_version, count)
-
-    def _plan(self, table: TableSchema) -> _TablePlan:
-        key = (table.keyspace, table.name)
-        plan = self._plans.get(key)
-        if plan is None or plan.schema is not table:
-            plan = self._build_plan(table)
-            self._plans[key] = plan
-        return plan
-
-    def _build_plan(self, table: TableSchema) -> _TablePlan:
+    def _build(self, table: TableSchema) -> CompiledMask | None:
         bound = bind_table(self._config, table)
         columns = {} if bound is None else bound.columns
         where = table.qualified_name
 
-        def key_fns(names: Iterable[str]) -> tuple[ValueFn | None, ...] | None:
+        def key_fns(names: Iterable[str]) -> KeyFns | None:
             fns = tuple(
                 self._compiler.compile(columns[n].rule, f"{where}.{n}") if n in columns else None
                 for n in names
@@ -209,127 +219,202 @@ class Masker:
             return fns if any(fn is not None for fn in fns) else None
 
         cells = {
-            name: plan
+            name: fn
             for name, column in columns.items()
-            if (plan := self._cell_plan(column, f"{where}.{name}")) is not None
+            if (fn := self._cell_fn(column, f"{where}.{name}")) is not None
         }
-        return _TablePlan(
-            schema=table,
-            partition=key_fns(c.name for c in table.partition_key),
-            clustering=key_fns(c.name for c in table.clustering),
-            cells=cells,
-        )
+        partition = key_fns(c.name for c in table.partition_key)
+        clustering = key_fns(c.name for c in table.clustering)
+        if partition is None and clustering is None and not cells:
+            return None
+        return CompiledMask(table, partition, clustering, cells)
 
-    def _cell_plan(self, column: BoundColumn, where: str) -> _CellPlan | None:
+    def _cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
         rule, t = column.rule, column.column.cql_type
-        compile_ = self._compiler.compile
         if not rule.changes_values:
             return None
+        bare, compile_ = self._compiler.bare, self._compiler.compile
         if not is_multi_cell(t):
-            return _CellPlan(value=compile_(rule, where))
+            return _value_cell(bare(rule, where), where)
         # Non-frozen: each cell is one element (binding allows only part rules here).
         if isinstance(t, ListType) and rule.elements is not None:
-            return _CellPlan(value=compile_(rule.elements, f"{where}.elements"))
+            return _value_cell(bare(rule.elements, f"{where}.elements"), f"{where}.elements")
         if isinstance(t, SetType) and rule.elements is not None:
-            return _CellPlan(path=compile_(rule.elements, f"{where}.elements"))
+            return _path_cell(None, compile_(rule.elements, f"{where}.elements"))
         if isinstance(t, MapType):
-            keys = None if rule.keys is None else compile_(rule.keys, f"{where}.keys")
-            values = None if rule.values is None else compile_(rule.values, f"{where}.values")
-            return _CellPlan(value=values, path=keys)
+            return self._map_cell_fn(column, where)
         if isinstance(t, UdtType):
-            return _CellPlan(by_field=self._compiler.field_functions(rule, where))
+            by_field = self._compiler.field_functions(rule, where)
+            return _field_cell(by_field) if by_field else None
         raise MaskingError("no cell masking for this column type", where)
 
+    def _map_cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
+        rule, compiler = column.rule, self._compiler
+        if rule.keys is None:  # the path (the key) stays: only values
+            values = None if rule.values is None else compiler.bare(rule.values, f"{where}.values")
+            return _value_cell(values, f"{where}.values")
+        values = None if rule.values is None else compiler.compile(rule.values, f"{where}.values")
+        return _path_cell(values, compiler.compile(rule.keys, f"{where}.keys"))
 
-def _mask(plan: _TablePlan, event: ChangeEvent) -> ChangeEvent:
-    where = plan.schema.qualified_name
-    partition_key = event.partition_key
-    if plan.partition is not None:
-        partition_key = _mask_prefix(plan.partition, partition_key, where, whole=True)
-    clustering = event.clustering
-    bounds = event.clustering_range
-    if plan.clustering is not None:
-        clustering = _mask_prefix(plan.clustering, clustering, where, whole=False)
-        if bounds is not None:
-            bounds = _mask_range(plan, plan.clustering, bounds, where)
-    cells = event.cells
-    if plan.cells and cells:
-        rules = plan.cells
-        cells = tuple([cell if (rule := rules.get(cell.column)) is None else
-                       _mask_cell(rule, cell) for cell in cells])  # fmt: skip
-    # Direct construction: dataclasses.replace costs several times more per event. The
-    # field lists are pinned by a unit test, so a new field cannot be dropped silently.
-    return ChangeEvent(
-        keyspace=event.keyspace,
-        table=event.table,
-        op=event.op,
-        partition_key=partition_key,
-        clustering=clustering,
-        is_static=event.is_static,
-        timestamp_us=event.timestamp_us,
-        deletion_us=event.deletion_us,
-        row_timestamp_us=event.row_timestamp_us,
-        row_ttl_s=event.row_ttl_s,
-        row_expires_at_s=event.row_expires_at_s,
-        cells=cells,
-        collection_deletions=event.collection_deletions,
-        clustering_range=bounds,
-        position=event.position,
-    )
+
+class CompiledMask:
+    """One table's compiled rules; a `casscade.events.mapping.TableMask`."""
+
+    __slots__ = ("_cells", "_clustering", "_partition", "_where", "schema")
+
+    def __init__(
+        self,
+        schema: TableSchema,
+        partition: KeyFns | None,
+        clustering: KeyFns | None,
+        cells: Mapping[str, CellFn],
+    ) -> None:
+        self.schema = schema
+        self._where = schema.qualified_name
+        self._partition = partition  # None: no partition key column is masked
+        self._clustering = clustering  # None: no clustering column is masked
+        self._cells = cells
+
+    def __repr__(self) -> str:
+        return f"CompiledMask({self._where}, cells={sorted(self._cells)})"
+
+    def partition_key(self, values: tuple[object, ...]) -> tuple[object, ...]:
+        if self._partition is None:
+            return values
+        return _mask_prefix(self._partition, values, self._where, whole=True)
+
+    def clustering(self, values: tuple[object, ...]) -> tuple[object, ...]:
+        if self._clustering is None:
+            return values
+        return _mask_prefix(self._clustering, values, self._where, whole=False)
+
+    def bounds(self, bounds: ClusteringRange) -> ClusteringRange:
+        fns = self._clustering
+        if fns is None:
+            return bounds
+        start, end = bounds.start, bounds.end
+        for position, fn in enumerate(fns):
+            if fn is None or (position >= len(start) and position >= len(end)):
+                continue
+            bounded_by_equality = min(len(start), len(end)) > position and (
+                start[: position + 1] == end[: position + 1]
+            )
+            if not bounded_by_equality:
+                name = self.schema.clustering[position].name
+                raise MaskingError(
+                    "a clustering-range deletion bounds this masked column by order, which "
+                    "masked values do not keep; only equality on masked clustering columns "
+                    "can be replicated",
+                    f"{self._where}.{name}",
+                )
+        return ClusteringRange(
+            start=_mask_prefix(fns, start, self._where, whole=False),
+            start_inclusive=bounds.start_inclusive,
+            end=_mask_prefix(fns, end, self._where, whole=False),
+            end_inclusive=bounds.end_inclusive,
+        )
+
+    def cells(self, cells: tuple[Cell, ...]) -> tuple[CellChange, ...]:
+        fns = self._cells
+        return tuple([cell_change(c) if (fn := fns.get(c[0])) is None else fn(c) for c in cells])
+
+    def event(self, event: ChangeEvent) -> ChangeEvent:
+        """An existing event, masked (its cells go through the same cell functions)."""
+        cells = event.cells
+        if cells and self._cells:
+            cells = self.cells(tuple([_as_cell(c) for c in cells]))
+        bounds = event.clustering_range
+        return ChangeEvent(
+            keyspace=event.keyspace,
+            table=event.table,
+            op=event.op,
+            partition_key=self.partition_key(event.partition_key),
+            clustering=self.clustering(event.clustering),
+            is_static=event.is_static,
+            timestamp_us=event.timestamp_us,
+            deletion_us=event.deletion_us,
+            row_timestamp_us=event.row_timestamp_us,
+            row_ttl_s=event.row_ttl_s,
+            row_expires_at_s=event.row_expires_at_s,
+            cells=cells,
+            collection_deletions=event.collection_deletions,
+            clustering_range=None if bounds is None else self.bounds(bounds),
+            position=event.position,
+        )
 
 
 def _mask_prefix(
-    fns: tuple[ValueFn | None, ...], values: tuple[object, ...], where: str, *, whole: bool
+    fns: KeyFns, values: tuple[object, ...], where: str, *, whole: bool
 ) -> tuple[object, ...]:
     if len(values) > len(fns) or (whole and len(values) != len(fns)):
         raise MaskingError(f"{len(values)} key values for {len(fns)} key columns", where)
     return tuple(v if fn is None else fn(v) for fn, v in zip(fns, values, strict=False))
 
 
-def _mask_range(
-    plan: _TablePlan, fns: tuple[ValueFn | None, ...], bounds: ClusteringRange, where: str
-) -> ClusteringRange:
-    start, end = bounds.start, bounds.end
-    for position, fn in enumerate(fns):
-        if fn is None or (position >= len(start) and position >= len(end)):
-            continue
-        bounded_by_equality = min(len(start), len(end)) > position and (
-            start[: position + 1] == end[: position + 1]
-        )
-        if not bounded_by_equality:
-            name = plan.schema.clustering[position].name
-            raise MaskingError(
-                "a clustering-range deletion bounds this masked column by order, which masked "
-                "values do not keep; only equality on masked clustering columns can be replicated",
-                f"{where}.{name}",
+# Cell functions: a decoded cell (column, timestamp, value, tombstone, TTL, ldt, path, raw)
+# to its masked CellChange (column, value, timestamp, TTL, expiry, tombstone, path, raw),
+# built with `tuple.__new__` (0.11 µs, where the NamedTuple's own constructor takes 0.27).
+_new = tuple.__new__
+
+
+def _value_cell(fn: ValueFn | None, where: str) -> CellFn | None:
+    """Cells whose value is masked: simple columns, list elements, map values. `fn` is bare
+    (`Compiler.bare`): nulls and the place of errors are handled here."""
+    if fn is None:
+        return None
+
+    def mask(cell: Cell) -> CellChange:
+        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
+        if value is None:
+            raw = b""
+        else:
+            try:
+                value = fn(value)
+            except MaskingError as exc:
+                raise exc.located(where) from None
+            raw = (
+                value.encode("utf-8", "surrogatepass") if type(value) is str else _masked_raw(value)
             )
-    return ClusteringRange(
-        start=_mask_prefix(fns, start, where, whole=False),
-        start_inclusive=bounds.start_inclusive,
-        end=_mask_prefix(fns, end, where, whole=False),
-        end_inclusive=bounds.end_inclusive,
-    )
+        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
+
+    return mask
 
 
-def _mask_cell(plan: _CellPlan, cell: CellChange) -> CellChange:
-    value, path, raw = cell.value, cell.path, cell.raw
-    if plan.by_field is not None:
-        fn = plan.by_field.get(str(path))
+def _path_cell(value_fn: ValueFn | None, path_fn: ValueFn | None) -> CellFn | None:
+    """Cells whose path is masked (set elements, map keys), and maybe their value."""
+    if path_fn is None:
+        return None
+
+    def mask(cell: Cell) -> CellChange:
+        column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
+        if value_fn is not None:
+            value = value_fn(value)
+            raw = _masked_raw(value)
+        if path is not None:
+            path = path_fn(path)
+        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
+
+    return mask
+
+
+def _field_cell(by_field: Mapping[str, ValueFn]) -> CellFn:
+    """Cells of a non-frozen UDT: the path is the field's name."""
+
+    def mask(cell: Cell) -> CellChange:
+        fn = by_field.get(str(cell.path))
         if fn is None:
-            return cell
+            return cell_change(cell)
+        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
         value = fn(value)
         raw = _masked_raw(value)
-    else:
-        if plan.value is not None:
-            value = plan.value(value)
-            raw = _masked_raw(value)
-        if plan.path is not None and path is not None:
-            path = plan.path(path)
-    column, _, timestamp, ttl, expires, tombstone, _, _ = cell
-    return _new(CellChange, (column, value, timestamp, ttl, expires, tombstone, path, raw))
+        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
+
+    return mask
 
 
-_new = tuple.__new__  # a NamedTuple from its fields in order (CellChange: 0.11 µs, not 0.27)
+def _as_cell(change: CellChange) -> Cell:
+    column, value, timestamp, ttl, expires, tombstone, path, raw = change
+    return Cell(column, timestamp, value, tombstone, ttl, expires, path, raw)
 
 
 def _masked_raw(value: object) -> bytes:

@@ -38,8 +38,8 @@ __all__ = [
     "Tokenizer",
     "canonical_bytes",
     "derive_key",
-    "mask_email",
-    "mask_partial",
+    "email_masker",
+    "partial_masker",
     "text_form",
 ]
 
@@ -165,7 +165,10 @@ class KeyedHasher:
     def hash(self, value: object) -> str:
         """The keyed hash of a non-null value."""
         inner = self._inner.copy()
-        inner.update(canonical_bytes(value))
+        if type(value) is str:  # most values: the call of canonical_bytes saved
+            inner.update(value.encode("utf-8", "surrogatepass"))
+        else:
+            inner.update(canonical_bytes(value))
         outer = self._outer.copy()
         outer.update(inner.digest())
         return self._prefix + outer.hexdigest()
@@ -218,19 +221,54 @@ class Tokenizer:
         return f"tok:{self._key_id}:{digest.hex()[:32]}", kind, plaintext
 
 
-def mask_partial(text: str, keep_last: int, mask_char: str) -> str:
-    """Mask all but the last `keep_last` characters, keeping never more than half of them.
+def partial_masker(keep_last: int, mask_char: str) -> Callable[[object], str]:
+    """The `partial` strategy: mask all but the last `keep_last` characters, keeping never
+    more than half of them. Takes text, or an integer as its decimal text.
 
     `4111111111111111` with 4 gives `************1111`; a value of 6 characters keeps 3.
-    The length stays visible.
+    The length stays visible. One call per value (it runs for every masked cell).
+
+    The function raises MaskingError for other values (naming the type, never the value).
     """
-    kept = min(keep_last, len(text) // 2)
-    return mask_char * (len(text) - kept) + text[len(text) - kept :]
+
+    def partial(value: object) -> str:
+        text = value if type(value) is str else _text_or_integer(value)
+        kept = len(text) // 2
+        if kept > keep_last:  # noqa: PLR1730 - min() costs a call per masked value
+            kept = keep_last
+        cut = len(text) - kept
+        return mask_char * cut + text[cut:]
+
+    return partial
 
 
-def mask_email(text: str, *, keep_domain: bool, mask: str) -> str:
-    """`alice@example.com` -> `***@example.com` (or `***@***`); not an address -> `***`."""
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain:
-        return mask
-    return f"{mask}@{domain}" if keep_domain else f"{mask}@{mask}"
+def email_masker(*, keep_domain: bool, mask: str) -> Callable[[object], str]:
+    """The `email` strategy: `alice@example.com` -> `***@example.com` (or `***@***` without
+    the domain); a text that is not an address -> `***`. Takes text only.
+
+    The function raises MaskingError for other values (naming the type, never the value).
+    """
+
+    def email(value: object) -> str:
+        if type(value) is not str:
+            value = _text(value)
+        local, at, domain = value.rpartition("@")
+        if not at or not local or not domain:
+            return mask
+        return f"{mask}@{domain}" if keep_domain else f"{mask}@{mask}"
+
+    return email
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise MaskingError(f"expected text, got a value of Python type {type(value).__name__}")
+
+
+def _text_or_integer(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return text_form(value)
+    raise MaskingError(f"expected text or an integer, got Python type {type(value).__name__}")

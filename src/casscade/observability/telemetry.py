@@ -111,7 +111,7 @@ class Telemetry:
         self.board.cdc_raw_usage(used_bytes, total_bytes)
 
     def span(self, name: str, **attributes: Attribute) -> AbstractContextManager[object]:
-        """A tracing span (decode, mask, apply, ...), a no-op when tracing is off."""
+        """A tracing span (decode, vault, apply, ...), a no-op when tracing is off."""
         return self.tracing.span(name, **attributes)
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ class DestinationTelemetry:
     @contextmanager
     def batch(self, table: str | None = None) -> Iterator[str]:
         """Around the work of one batch: a correlation id on every log line inside, and a
-        root `batch` span for the decode/mask/apply spans. Yields the batch id."""
+        root `batch` span for its vault and apply spans. Yields the batch id."""
         with bind_batch(self.name, table) as batch_id, self._telemetry.span(
             "batch", destination=self.name, batch_id=batch_id
         ):  # fmt: skip

@@ -1,4 +1,5 @@
-"""OpenTelemetry spans around a batch (decode -> mask -> apply), off unless configured.
+"""OpenTelemetry spans around a pass (decode) and its batches (vault, apply), off unless
+configured.
 
 Disabled, `Tracing.span` returns one shared no-op context manager: no OpenTelemetry import,
 no allocation. Enabled (an OTLP endpoint in TracingConfig, and the `otel` extra installed),

@@ -90,13 +90,21 @@ def table(
     return snapshot.tables[table_id]
 
 
-def fixture_events(scenario: str, table_name: str) -> tuple[SchemaSnapshot, list[ChangeEvent]]:
-    """The schema and the change events of one table of a recorded commit-log fixture."""
+def fixture_mutations(scenario: str) -> tuple[SchemaSnapshot, list[Mutation]]:
+    """The schema and the decoded mutations of a recorded commit-log fixture."""
     fixture = FIXTURES / scenario
     snapshot = build_snapshot(rows_from_json((fixture / "schema.json").read_text("utf-8")))
-    events: list[ChangeEvent] = []
-    for log in sorted(fixture.glob("*.log")):
-        for record in read_segment(segment_source(log), snapshot):
-            if isinstance(record, Mutation):
-                events.extend(e for e in mutation_to_events(record) if e.table == table_name)
+    mutations = [
+        record
+        for log in sorted(fixture.glob("*.log"))
+        for record in read_segment(segment_source(log), snapshot)
+        if isinstance(record, Mutation)
+    ]
+    return snapshot, mutations
+
+
+def fixture_events(scenario: str, table_name: str) -> tuple[SchemaSnapshot, list[ChangeEvent]]:
+    """The schema and the change events of one table of a recorded commit-log fixture."""
+    snapshot, mutations = fixture_mutations(scenario)
+    events = [e for m in mutations for e in mutation_to_events(m) if e.table == table_name]
     return snapshot, events

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from casscade.commitlog.position import Position
+from casscade.commitlog.schema import SchemaRows, build_snapshot
 from casscade.errors import ConfigError
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
 from casscade.masking.entries import VaultEntries
@@ -15,7 +16,7 @@ from casscade.masking.errors import MaskingError
 from casscade.masking.keys import KeyRing
 from casscade.masking.masker import Masker
 from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, KeyedHasher, Tokenizer
-from tests.unit.masking.tables import HASH_KEY, config, ring, table
+from tests.unit.masking.tables import HASH_KEY, config, fixture_mutations, ring, table
 
 COLUMNS = {
     "customer": ("partition_key", 0, "text"),
@@ -228,26 +229,31 @@ def test_mask_event_rebinds_when_the_schema_changes() -> None:
         masker.mask_event(_upsert(_cell("plain", "x")), altered, vault_entries=VaultEntries())
 
 
-def test_mask_batch_collects_vault_entries_once_per_token_and_counts() -> None:
-    """A batch masks its ruled events, passes others as they are, and dedups tokens."""
+def test_vault_entries_are_kept_once_per_token_and_show_no_plaintext() -> None:
+    """Events masked into one VaultEntries leave one entry per token; events of tables
+    without rules are returned as they are and leave none."""
     other = dataclasses.replace(_upsert(), table="other")
-    events = [_upsert(_cell("ssn", "078-05-1120")), other, _upsert(_cell("ssn", "078-05-1120"))]
     masker = _masker()
-    batch = masker.mask_batch(events, lambda ks, t: SCHEMA if t == "t" else None)
-    assert batch.events[1] is other
-    assert batch.masked_events == 2
-    assert batch.rules_version == masker.rules_version
-    assert sorted(e.token for e in batch.vault_entries) == sorted(
+    entries = VaultEntries()
+    for event in (_upsert(_cell("ssn", "078-05-1120")), _upsert(_cell("ssn", "078-05-1120"))):
+        masker.mask_event(event, SCHEMA, vault_entries=entries)
+    assert masker.mask_event(other, SCHEMA, vault_entries=entries) is other
+    assert sorted(e.token for e in entries) == sorted(
         {TOKEN.token("eu")[0], TOKEN.token("078-05-1120")[0]}
     )
-    assert "078-05-1120" not in repr(batch)
-    assert all(b"078-05-1120" not in repr(e).encode() for e in batch.vault_entries)
+    assert "078-05-1120" not in repr(entries)
+    assert all(b"078-05-1120" not in repr(e).encode() for e in entries)
 
 
-def test_mask_batch_ruled_table_without_schema_is_refused() -> None:
-    """A table with rules whose schema is unknown cannot be masked, so the batch fails."""
-    with pytest.raises(MaskingError, match="no schema is known"):
-        _masker().mask_batch([_upsert()], lambda ks, t: None)
+def test_events_of_ruled_table_without_schema_is_refused() -> None:
+    """A mutation of a table with rules whose schema is unknown cannot be masked."""
+    _, mutations = fixture_mutations("collections")
+    rules = config({"fx.coll": {"columns": {"k": {"class": "pii", "strategy": "hash"}}}})
+    empty = build_snapshot(SchemaRows(tables=(), columns=()))
+    masker = Masker(rules, ring())
+    with pytest.raises(MaskingError, match="no schema is known") as caught:
+        [masker.events_of(mutation, empty) for mutation in mutations]
+    assert caught.value.where == "fx.coll"
 
 
 def test_masker_needs_the_active_key_material() -> None:

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import pytest
 
+from casscade.events.mapping import mutation_to_events
 from casscade.events.model import ChangeEvent, Op
+from casscade.masking.entries import VaultEntries
 from casscade.masking.errors import MaskingError
 from casscade.masking.masker import Masker
 from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, KeyedHasher, Tokenizer
-from tests.unit.masking.tables import HASH_KEY, config, fixture_events, ring
+from tests.unit.masking.tables import HASH_KEY, config, fixture_events, fixture_mutations, ring
 
 HASH = KeyedHasher("k2", HASH_KEY)
 TOKEN = Tokenizer("k2", HASH_KEY)
 
 
-def _mask_all(scenario: str, table: str, columns: dict[str, Any]) -> tuple[list[ChangeEvent], Any]:
-    snapshot, events = fixture_events(scenario, table)
-    assert events, "the fixture has events for this table"
+class _Masked(NamedTuple):
+    events: list[ChangeEvent]
+    vault_entries: VaultEntries
+
+
+def _mask_all(
+    scenario: str, table: str, columns: dict[str, Any]
+) -> tuple[list[ChangeEvent], _Masked]:
+    """The table's events of a fixture as they are, and as the masker builds them from the
+    same mutations; masking each existing event (`mask_event`) must give the same."""
+    snapshot, mutations = fixture_mutations(scenario)
     masker = Masker(config({f"fx.{table}": {"columns": columns}}), ring())
-    batch = masker.mask_batch(events, snapshot.by_name)
-    return events, batch
+    events = [e for m in mutations for e in mutation_to_events(m) if e.table == table]
+    assert events, "the fixture has events for this table"
+    entries = VaultEntries()
+    masked = [
+        e
+        for m in mutations
+        for e in masker.events_of(m, snapshot, vault_entries=entries)
+        if e.table == table
+    ]
+    schema = snapshot.by_name("fx", table)
+    assert schema is not None
+    again = [masker.mask_event(e, schema, vault_entries=VaultEntries()) for e in events]
+    assert again == masked
+    return events, _Masked(masked, entries)
 
 
 def _unchanged_metadata(raw: ChangeEvent, masked: ChangeEvent) -> bool:
@@ -120,10 +142,11 @@ def test_frozen_keys_fixture_row_deletion_meets_its_masked_row() -> None:
 
 def test_frozen_keys_fixture_range_ordering_a_masked_tuple_is_refused() -> None:
     """The logged `t <= (2, 'a')` deletion cannot be masked once t is hashed."""
-    snapshot, events = fixture_events("frozen_types", "frozen_keys")
+    snapshot, mutations = fixture_mutations("frozen_types")
     rules = config({"fx.frozen_keys": {"columns": {"t": {"class": "pii", "strategy": "hash"}}}})
+    masker = Masker(rules, ring())
     with pytest.raises(MaskingError) as caught:
-        Masker(rules, ring()).mask_batch(events, snapshot.by_name)
+        [masker.events_of(mutation, snapshot) for mutation in mutations]
     assert caught.value.where == "fx.frozen_keys.t"
 
 

@@ -20,8 +20,8 @@ from casscade.masking.strategies import (
     Tokenizer,
     canonical_bytes,
     derive_key,
-    mask_email,
-    mask_partial,
+    email_masker,
+    partial_masker,
     text_form,
 )
 from tests.unit.masking.tables import HASH_KEY, OLD_KEY
@@ -153,7 +153,7 @@ def test_derive_key_differs_per_purpose() -> None:
 )
 def test_mask_partial_keeps_at_most_the_last_n_and_half(text: str, keep: int, masked: str) -> None:
     """partial keeps the last N characters, but never more than half of the value."""
-    assert mask_partial(text, keep, "*") == masked
+    assert partial_masker(keep, "*")(text) == masked
 
 
 @pytest.mark.parametrize(
@@ -169,4 +169,4 @@ def test_mask_partial_keeps_at_most_the_last_n_and_half(text: str, keep: int, ma
 )
 def test_mask_email_masks_the_local_part(text: str, keep_domain: bool, masked: str) -> None:
     """email replaces the local part; without an address the whole value is masked."""
-    assert mask_email(text, keep_domain=keep_domain, mask="***") == masked
+    assert email_masker(keep_domain=keep_domain, mask="***")(text) == masked

@@ -30,20 +30,20 @@ def test_tracing_config_with_endpoint_is_enabled() -> None:
         tracing.shutdown()
 
 
-def test_tracing_batch_spans_nest_decode_mask_apply() -> None:
-    """decode, mask and apply are children of the batch span, with their attributes."""
+def test_tracing_batch_spans_nest_vault_and_apply() -> None:
+    """Spans opened inside the batch span are its children, with their attributes."""
     exporter = InMemorySpanExporter()
     tracing = Tracing.with_exporter(exporter, node_id="n1")
     with tracing.span("batch", destination="pg", batch_id="b1"):
-        for step in ("decode", "mask", "apply"):
+        for step in ("vault", "apply"):
             with tracing.span(step, events=10):
                 pass
     spans = {s.name: s for s in exporter.get_finished_spans()}
-    assert set(spans) == {"casscade.batch", "casscade.decode", "casscade.mask", "casscade.apply"}
+    assert set(spans) == {"casscade.batch", "casscade.vault", "casscade.apply"}
     root = spans["casscade.batch"]
     assert root.attributes is not None
     assert dict(root.attributes) == {"destination": "pg", "batch_id": "b1"}
-    for step in ("decode", "mask", "apply"):
+    for step in ("vault", "apply"):
         child = spans[f"casscade.{step}"]
         assert child.parent is not None
         assert child.parent.span_id == root.context.span_id
