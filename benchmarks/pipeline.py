@@ -119,9 +119,12 @@ def _catch_up(
 
 
 def timed_catch_up(agent: Agent) -> dict[str, float]:
-    """Poll until a pass reads nothing (closing the agent after): the events applied, the
-    seconds it took and their rate; exits the benchmark when a destination fails."""
+    """Reach the destinations (connections, tables, positions: `connect_seconds`), then poll
+    until a pass reads nothing (closing the agent after): the events applied, the seconds
+    that took and their rate; exits the benchmark when a destination fails."""
     began = time.perf_counter()
+    agent.reach()
+    connected = time.perf_counter()
     applied = 0
     try:
         while True:
@@ -133,9 +136,10 @@ def timed_catch_up(agent: Agent) -> dict[str, float]:
                 break
     finally:
         agent.close()
-    seconds = time.perf_counter() - began
+    seconds = time.perf_counter() - connected
     return {
         "events": applied,
+        "connect_seconds": round(connected - began, 2),
         "seconds": round(seconds, 2),
         "events_per_s": round(applied / seconds),
     }

@@ -220,6 +220,23 @@ class Agent:
         """Destinations stopped by a permanent error, with the error."""
         return {d.name: d.failed for d in self._destinations if d.failed is not None}
 
+    def reach(self) -> list[str]:
+        """Reach every destination now, as its first pass would: its connection, its tables,
+        its committed position and a reader from there. Errors are left to that pass (a
+        permanent one stops the destination there, a transient one is retried).
+
+        Returns:
+            The destinations reached.
+        """
+        reached = []
+        for destination in self._destinations:
+            try:
+                self._prepare(destination)
+            except SinkError:
+                continue
+            reached.append(destination.name)
+        return reached
+
     def poll(self) -> PollStats:
         """One pass: every available destination in turn reads and applies what it has not
         yet (tests and `run --once`; `run` gives every destination its own thread)."""
