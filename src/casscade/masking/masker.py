@@ -148,9 +148,10 @@ class Masker:
             MaskingError: as `mask_event`, or a table with rules has no schema.
             ConfigError: a table's rules do not fit its schema.
         """
-        if snapshot is not self._named[0]:
-            self._named = (snapshot, {})
-        masks = self._named[1]
+        named = self._named  # read once: another thread may put another snapshot's
+        if named[0] is not snapshot:
+            named = self._named = (snapshot, {})
+        masks = named[1]  # this snapshot's, whatever other threads do meanwhile
 
         def mask_of(update: PartitionUpdate) -> CompiledMask | None:
             key = (update.keyspace, update.table)
