@@ -25,7 +25,7 @@ import structlog
 from casscade.commitlog.codecs.temporal import CqlDate, CqlTime, CqlTimestamp
 from casscade.commitlog.position import Position
 from casscade.commitlog.schema import ColumnSchema, TableSchema
-from casscade.commitlog.types import CqlType
+from casscade.commitlog.types import CqlType, NativeName, NativeType
 from casscade.errors import PermanentSinkError, TransientSinkError
 from casscade.events.model import ChangeEvent, ClusteringRange
 from casscade.sinks.clickhouse.client import ClientOptions, open_client, refused_connection
@@ -77,13 +77,30 @@ def _signature(table: TableSchema) -> tuple[object, ...]:
     return (*columns, *dropped)
 
 
+# Native types whose decoded values (str, bytes, int, float, bool, UUID) clickhouse-connect
+# inserts as they are: no per-value checks for their columns (most columns, and every masked
+# one, which is text).
+_AS_DECODED = frozenset({
+    NativeName.ASCII, NativeName.TEXT, NativeName.BLOB, NativeName.BIGINT, NativeName.INT,
+    NativeName.SMALLINT, NativeName.TINYINT, NativeName.VARINT, NativeName.DOUBLE,
+    NativeName.FLOAT, NativeName.BOOLEAN, NativeName.UUID, NativeName.TIMEUUID,
+})  # fmt: skip
+
+
 def converter(column: ColumnSchema) -> Callable[[object], object]:
     """How a decoded value of the column is inserted (JSON text for composite values)."""
     if is_json_column(column):
         return lambda v: None if v is None else json_text(v)
     if is_array(column):
         return lambda v: [] if v is None else list(v)  # type: ignore[call-overload]
+    t = column.cql_type
+    if isinstance(t, NativeType) and t.name in _AS_DECODED:
+        return _as_decoded
     return _value
+
+
+def _as_decoded(value: object) -> object:
+    return value
 
 
 def _value(value: object) -> object:
