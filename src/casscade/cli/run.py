@@ -144,8 +144,9 @@ def _run_once(agent: Agent) -> None:
 
 
 class _MaskingReloader:
-    """On SIGHUP (`requested`), read the file again and mask with its rules from the next
-    batch on. Only the masking rules are reloaded; a bad file keeps the old rules."""
+    """On SIGHUP (`requested`), read the file again and mask with its rules from then on
+    (`Agent.reload_masking`). Only the masking rules are reloaded; a bad file keeps the old
+    rules."""
 
     def __init__(self, path: Path, config: AgentConfig, agent: Agent) -> None:
         self.path, self.config, self.agent = path, config, agent

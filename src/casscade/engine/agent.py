@@ -84,6 +84,16 @@ class CorruptLogError(CasscadeError):
         return f"corrupt commit log: {self.record.error}"
 
 
+class _Masking(NamedTuple):
+    """A rule set and the vault of its tokens: replaced together on a reload."""
+
+    masker: Masker | None
+    vault: TokenVault | None
+
+
+_NO_MASKING = _Masking(None, None)
+
+
 @dataclass(slots=True)
 class _Destination:
     """One destination's state in the agent."""
@@ -96,7 +106,7 @@ class _Destination:
     last: Position | None = None  # the newest entry read for it (not yet committed)
     pending: list[ChangeEvent] = field(default_factory=list)
     tokens: VaultEntries = field(default_factory=VaultEntries)  # of the pending events
-    masker: Masker | None = None  # the rules its pending events and tables follow
+    masking: _Masking = _NO_MASKING  # the rules (and vault) of its pending events and tables
     finished: set[int] = field(default_factory=set)  # segments it committed entirely
     failures: int = 0
     retry_at: float = 0.0
@@ -114,7 +124,8 @@ class _Mapped(NamedTuple):
     """A mutation's events as one destination mapped them, for the others to share."""
 
     mutation: Mutation  # the decoded record they came from (the registry shares it)
-    masker: Masker | None  # the rules that masked them
+    masking: _Masking  # the rules that masked them
+    tables: frozenset[str]  # the tables they were mapped for (others' updates were left out)
     events: list[ChangeEvent]
     tokens: VaultEntries | None  # what tokenizing them left for the vault
 
@@ -179,21 +190,22 @@ class Agent:
             raise ConfigError("masking", "masking rules are configured but no masker was given")
         if config.masking.tokenizes and vault is None:
             raise ConfigError("masking.vault", "a rule tokenizes but no token vault was given")
-        self.masker = masker
-        self.vault = vault
-        self._rules_version = None if masker is None else masker.rules_version
-        self._vault_ready = False
+        self._masking = _Masking(masker, vault)
+        self._ready_vault: TokenVault | None = None  # the vault whose tables were ensured
         self._vault_lock = threading.Lock()
         self.config = config
         self.registry = registry
         self._clock = clock
         self.telemetry = telemetry or Telemetry.create(config.source.node_id, http=config.http)
-        self._destinations = [
-            _Destination(d, sink_for(d), frozenset(config.tables_for(d)))
-            for d in config.destinations
-        ]
+        # Destinations with the same tables share one set object (and so mapped events).
+        table_sets: dict[frozenset[str], frozenset[str]] = {}
+        self._destinations = []
+        for d in config.destinations:
+            tables = frozenset(config.tables_for(d))
+            tables = table_sets.setdefault(tables, tables)
+            self._destinations.append(_Destination(d, sink_for(d), tables))
         for destination in self._destinations:
-            destination.masker = masker
+            destination.masking = self._masking
             destination.telemetry = self.telemetry.destination(
                 destination.name, destination.config.type, sorted(destination.tables)
             )
@@ -327,16 +339,16 @@ class Agent:
         return destination.tailer
 
     def _poll_destination(self, destination: _Destination, stats: PollStats) -> None:
-        if destination.masker is not self.masker:
+        if destination.masking is not self._masking:
             self._rewind(destination)
         tailer = self._prepare(destination)
         finished: list[int] = []
         unknown = 0
-        # A pass reads, decodes, maps and masks cdc_raw; its batches' vault and apply spans
-        # nest inside.
+        # A pass reads, decodes, maps and masks cdc_raw; the batches that fill up meanwhile
+        # are applied inside its span, the last one after it.
         with self.telemetry.span("decode", destination=destination.name):
             for record in tailer.poll():
-                if destination.masker is not self.masker:
+                if destination.masking is not self._masking:
                     break  # the rules were reloaded: what is pending is read again with them
                 if isinstance(record, Mutation):
                     stats.mutations += 1
@@ -358,7 +370,7 @@ class Agent:
             stats.unknown_schema += unknown
             log.warning("entries_of_unknown_table_skipped", destination=destination.name,
                         entries=unknown)  # fmt: skip
-        if destination.masker is not self.masker:
+        if destination.masking is not self._masking:
             self._rewind(destination)
             return
         self._flush(destination, stats)
@@ -387,7 +399,7 @@ class Agent:
 
     def _as_destinations_see(self, destination: _Destination, schema: TableSchema) -> TableSchema:
         """The table after masking (masked columns change type), checked against the rules."""
-        masker = destination.masker
+        masker = _masker_of(destination)
         if masker is None or not masker.has_rules(schema.keyspace, schema.name):
             return schema
         try:
@@ -397,21 +409,25 @@ class Agent:
         return masker.masked_table(schema)
 
     def _store_tokens(self, destination: _Destination) -> None:
-        """Keep the pending events' tokens in the vault before any of them leaves the node.
+        """Keep the pending events' tokens in the vault of the rules that made them, before any
+        of them leaves the node.
 
         Raises:
             TransientSinkError: the vault is unreachable (the batch is retried).
             PermanentSinkError: the vault refuses them; the destination stops, nothing lost.
         """
-        if not destination.tokens or self.vault is None:
+        vault = destination.masking.vault
+        if not destination.tokens:
             return
+        if vault is None:  # tokens without a vault: never let them out
+            raise PermanentSinkError(destination.name, "tokens to store but no token vault")
         with self.telemetry.span("vault", tokens=len(destination.tokens)):
             try:
                 with self._vault_lock:  # one connection, shared by the destinations
-                    if not self._vault_ready:
-                        self.vault.ensure_tables()
-                        self._vault_ready = True
-                    self.vault.store(destination.tokens)
+                    if self._ready_vault is not vault:
+                        vault.ensure_tables()
+                        self._ready_vault = vault
+                    vault.store(destination.tokens)
             except VaultUnavailableError as exc:
                 raise TransientSinkError(destination.name, f"token vault: {exc}") from exc
             except VaultError as exc:
@@ -421,7 +437,7 @@ class Agent:
     def _rewind(self, destination: _Destination) -> None:
         """Forget what was read and not applied, and read it again from the committed position
         with the current masking rules (after a reload); tables follow the new rules first."""
-        destination.masker = self.masker
+        destination.masking = self._masking
         destination.pending.clear()
         destination.tokens = VaultEntries()
         destination.tailer = None
@@ -449,16 +465,22 @@ class Agent:
     def _events_of(self, destination: _Destination, mutation: Mutation) -> list[ChangeEvent]:
         """The mutation's events, masked, mapped by the first destination that reads it (the
         same record object: the registry shares decoded entries) and shared with the others
-        that mask with the same rules; their tokens go with them."""
-        masker = destination.masker
+        that replicate the same tables with the same rules; their tokens go with them."""
+        masking = destination.masking
         if not self._mapped.keeps:  # one destination: nothing to share, nothing to size
             return self._map(destination, mutation, destination.tokens)
         shared = self._mapped.get(mutation.position)
-        if shared is not None and shared.mutation is mutation and shared.masker is masker:
+        if (
+            shared is not None
+            and shared.mutation is mutation
+            and shared.masking is masking
+            and shared.tables is destination.tables
+        ):
             if shared.tokens:
                 for entry in shared.tokens:
                     destination.tokens.add(entry)
             return shared.events
+        masker = _masker_of(destination)
         tokens = VaultEntries() if masker is not None and masker.tokenizes else None
         events = self._map(destination, mutation, tokens)
         if tokens:
@@ -467,19 +489,26 @@ class Agent:
         # About what the events and the mutation they keep alive hold: twice their values'
         # bytes, and some for each event and cell.
         size = 2 * sum(256 + sum(64 + len(c.raw) for c in e.cells) for e in events)
-        self._mapped.put(mutation.position, _Mapped(mutation, masker, events, tokens), size)
+        mapped = _Mapped(mutation, masking, destination.tables, events, tokens)
+        self._mapped.put(mutation.position, mapped, size)
         return events
 
     def _map(
         self, destination: _Destination, mutation: Mutation, tokens: VaultEntries | None
     ) -> list[ChangeEvent]:
-        """The mutation's events, built masked with the destination's rules.
+        """The events of the mutation's updates of the destination's tables, built masked
+        with the destination's rules (another table's update, which a batch across tables
+        brings, is not masked here: its rules are not this destination's to fail on).
 
         Raises:
             PermanentSinkError: an event cannot be masked (never dead-lettered: it would
                 leave the node unmasked); the destination stops at it, nothing is lost.
         """
-        masker = destination.masker
+        tables = destination.tables
+        if not all(f"{u.keyspace}.{u.table}" in tables for u in mutation.updates):
+            updates = tuple(u for u in mutation.updates if f"{u.keyspace}.{u.table}" in tables)
+            mutation = mutation._replace(updates=updates)
+        masker = _masker_of(destination)
         if masker is None:
             return mutation_to_events(mutation)
         try:
@@ -495,6 +524,8 @@ class Agent:
         last = destination.last
         if last is None or (destination.position is not None and destination.position >= last):
             return
+        if destination.masking is not self._masking:
+            return  # read under rules since reloaded: the pass rewinds at its next check
         node_id = self.config.source.node_id
         telemetry = _telemetry(destination)
         with telemetry.batch():
@@ -513,7 +544,7 @@ class Agent:
         stats.applied[destination.name] = stats.applied.get(destination.name, 0) + len(
             destination.pending
         )
-        masker = destination.masker
+        masker = _masker_of(destination)
         log.info("batch_applied", destination=destination.name, events=len(destination.pending),
                  position=str(last),
                  rules_version=None if masker is None else masker.rules_version)  # fmt: skip
@@ -574,20 +605,36 @@ class Agent:
     def reload_masking(self, masker: Masker | None, vault: TokenVault | None) -> None:
         """Mask with new rules from now on (no restart, nothing rewritten).
 
-        Each destination then reads again, from its committed position, what it had read and
-        not applied, and masks it with the new rules (its own thread notices, between two
-        entries); rows already in destinations stay as they are. Destination tables are
-        brought to the new masked schema first (a column whose type masking changes, e.g. an
-        int now hashed to text, is recreated: its old values are dropped, never rewritten).
+        Each destination notices between two entries: what it had read and not applied is
+        dropped and read again, from its committed position, under the new rules; rows
+        already in destinations stay as they are. Destination tables are brought to the new
+        masked schema first (a column whose type masking changes, e.g. an int now hashed to
+        text, is recreated: its old values are dropped, never rewritten). A batch already
+        being applied when the reload comes finishes under the rules it was read with.
+
+        Raises:
+            ConfigError: the new rules tokenize and no vault was given.
         """
-        old = self._rules_version
-        if self.vault is not None and self.vault is not vault:
-            self.vault.close()
-        self.vault, self._vault_ready = vault, False
-        self.masker = masker  # last: destinations that see it use the new vault
-        self._rules_version = None if masker is None else masker.rules_version
-        log.info("masking_rules_reloaded", old_rules_version=old,
-                 rules_version=self._rules_version)  # fmt: skip
+        if masker is not None and masker.tokenizes and vault is None:
+            raise ConfigError("masking.vault", "a rule tokenizes but no token vault was given")
+        old = self._masking
+        with self._vault_lock:  # not while a destination stores tokens in the old vault
+            self._masking = _Masking(masker, vault)
+            if old.vault is not None and old.vault is not vault:
+                old.vault.close()
+        log.info("masking_rules_reloaded",
+                 old_rules_version=None if old.masker is None else old.masker.rules_version,
+                 rules_version=None if masker is None else masker.rules_version)  # fmt: skip
+
+    @property
+    def masker(self) -> Masker | None:
+        """The masking rules in force (the last reload's)."""
+        return self._masking.masker
+
+    @property
+    def vault(self) -> TokenVault | None:
+        """The token vault of the rules in force."""
+        return self._masking.vault
 
     def run(
         self,
@@ -655,6 +702,10 @@ class Agent:
                 sleep(min(max(waiting, interval), 1.0))
             elif stats.mutations == 0:
                 sleep(interval)
+
+
+def _masker_of(destination: _Destination) -> Masker | None:
+    return destination.masking.masker
 
 
 def _telemetry(destination: _Destination) -> DestinationTelemetry:

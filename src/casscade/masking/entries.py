@@ -5,7 +5,9 @@ The masker is pure, so it cannot write to the vault itself: each tokenized value
 stores them (`TokenVault.store`, one round trip) before the masked batch reaches any
 destination, so no destination ever holds a token the vault cannot resolve.
 
-Entries hold plaintext: their reprs never show it, and they live only as long as a batch.
+Entries hold plaintext: their reprs never show it. They live as long as their batch, and
+those of a mutation's shared events as long as the agent keeps them for other destinations
+(`casscade.source.shared`).
 """
 
 from __future__ import annotations
