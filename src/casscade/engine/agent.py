@@ -373,8 +373,8 @@ class Agent:
         if destination.masking is not self._masking:
             self._rewind(destination)
             return
-        self._flush(destination, stats)
-        destination.finished.update(finished)
+        if self._flush(destination, stats):  # everything read is committed: so are they
+            destination.finished.update(finished)
         _telemetry(destination).backlog(len(destination.pending))
 
     def _ensure_tables(self, destination: _Destination) -> None:
@@ -520,12 +520,18 @@ class Agent:
         except ConfigError as exc:  # the rules no longer fit (a column changed)
             raise PermanentSinkError(destination.name, f"masking rules: {exc}") from exc
 
-    def _flush(self, destination: _Destination, stats: PollStats) -> None:
+    def _flush(self, destination: _Destination, stats: PollStats) -> bool:
+        """Apply what was read and commit the position after it.
+
+        Returns:
+            Whether everything read is committed now; not when it was read under rules
+            reloaded since (the pass rewinds at its next check and reads it again).
+        """
         last = destination.last
         if last is None or (destination.position is not None and destination.position >= last):
-            return
+            return True
         if destination.masking is not self._masking:
-            return  # read under rules since reloaded: the pass rewinds at its next check
+            return False
         node_id = self.config.source.node_id
         telemetry = _telemetry(destination)
         with telemetry.batch():
@@ -550,6 +556,7 @@ class Agent:
                  rules_version=None if masker is None else masker.rules_version)  # fmt: skip
         destination.pending.clear()
         destination.position = last
+        return True
 
     def _dead_letter_poison(self, destination: _Destination, stats: PollStats) -> None:
         """Apply a failed batch event by event; keep the events that fail as dead letters.

@@ -30,6 +30,7 @@ from casscade.events.model import ChangeEvent
 from casscade.masking.entries import VaultEntry
 from casscade.masking.masker import Masker
 from casscade.source.registry import SchemaRegistry
+from casscade.source.tailer import SegmentFinished
 from tests.unit.masking.tables import config, ring
 
 TABLE_A, TABLE_B = uuid.uuid4(), uuid.uuid4()
@@ -187,3 +188,39 @@ def test_a_reload_to_tokenizing_rules_needs_a_vault(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no token vault"):
         agent.reload_masking(Masker(tokenize, ring()), None)
     assert agent.masker is before
+
+
+class FakeTailer:
+    def __init__(self, *records: object) -> None:
+        self.records = records
+
+    def poll(self) -> Any:
+        yield from self.records
+
+
+def test_segments_read_under_rules_reloaded_before_the_last_flush_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules change after a pass read a whole segment, just before its last flush: the
+    batch is not applied, so the segment is not counted as committed (cleanup would delete
+    it) and its entries stay to be read again."""
+    rules = {"ks.a": {"columns": {"ssn": {"class": "pii", "strategy": "hash"}}}}
+    agent, _, sinks = _agent(tmp_path, rules, {"pg": ["ks.a"]})
+    (destination,) = agent._destinations
+    destination.tailer = FakeTailer(  # type: ignore[assignment]
+        _write_a(10), SegmentFinished(1, tmp_path / "CommitLog-7-1.log", by_link_count=False)
+    )
+    flush = agent._flush
+    redact = Masker(
+        config({"ks.a": {"columns": {"ssn": {"class": "pii", "strategy": "redact"}}}}), ring()
+    )
+
+    def reload_then_flush(d: Any, stats: PollStats) -> bool:
+        agent.reload_masking(redact, None)
+        return flush(d, stats)
+
+    monkeypatch.setattr(agent, "_flush", reload_then_flush)
+    agent._poll_destination(destination, PollStats())
+    assert sinks["pg"].applied == []
+    assert destination.finished == set()
+    assert len(destination.pending) == 1
