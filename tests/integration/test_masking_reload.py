@@ -27,12 +27,11 @@ import pytest
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent, PollStats
 from casscade.engine.masking import masking_for
-from casscade.engine.verify import verify_destination
 from casscade.masking import Masker, load_keys
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import catch_up, create_keyspace, verify_everywhere
 
 KEYSPACE = "it_reload"
 KEY = base64.b64encode(uuid.uuid4().bytes * 2).decode()
@@ -96,11 +95,7 @@ def test_sighup_applies_new_masking_rules_to_later_changes(stack: Stack, tmp_pat
     view = f'"r_{KEYSPACE}"."{table}"'
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        create_keyspace(session, KEYSPACE)
-        session.execute(
-            f"CREATE TABLE {KEYSPACE}.{table} (id int PRIMARY KEY, email text, phone text) "
-            "WITH cdc = true"
-        )
+        _create_table(session, table)
         agent = subprocess.Popen(
             [sys.executable, "-c", "from casscade.cli.main import main; main()",
              "run", "--config", str(config)],
@@ -121,16 +116,13 @@ def test_sighup_applies_new_masking_rules_to_later_changes(stack: Stack, tmp_pat
                 return []
 
         try:
-            insert = f"INSERT INTO {KEYSPACE}.{table} (id, email, phone) VALUES (%s, %s, %s)"
-            for k in range(5):
-                session.execute(insert, (k, f"user{k}@example.com", f"+1 555 010{k}"))
+            _insert(session, table, range(5))
             _until(lambda: len(rows()) == 5, "the first five rows arrive")
             _write_config(config, stack, table, phone=True)
             agent.send_signal(signal.SIGHUP)
             _until(lambda: any("masking_rules_reloaded" in line for line in lines),
                    "the agent logs the reload")  # fmt: skip
-            for k in range(5, 10):
-                session.execute(insert, (k, f"user{k}@example.com", f"+1 555 010{k}"))
+            _insert(session, table, range(5, 10))
             _until(lambda: len(rows()) == 10, "the next five rows arrive")
         finally:
             agent.send_signal(signal.SIGTERM)
@@ -163,16 +155,8 @@ def test_a_reload_masks_what_was_read_and_not_applied_with_the_new_rules(
     new_rules = load_config(path, environ=env).masking
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        create_keyspace(session, KEYSPACE)
-        session.execute(
-            f"CREATE TABLE {KEYSPACE}.{table} (id int PRIMARY KEY, email text, phone text) "
-            "WITH cdc = true"
-        )
-        for k in range(5):
-            session.execute(
-                f"INSERT INTO {KEYSPACE}.{table} (id, email, phone) VALUES (%s, %s, %s)",
-                (k, f"user{k}@example.com", f"+1 555 010{k}"),
-            )
+        _create_table(session, table)
+        _insert(session, table, range(5))
         agent = Agent(old, SchemaRegistry(lambda: read_schema_rows(session)),
                       masker=masking_for(old, env)[0])  # fmt: skip
         try:
@@ -185,25 +169,29 @@ def test_a_reload_masks_what_was_read_and_not_applied_with_the_new_rules(
             # under the old rules.
             clickhouse = next(d for d in agent._destinations if d.config.type == "clickhouse")
             agent._poll_one(clickhouse, PollStats())
-            for _ in range(50):
-                stats = agent.poll()
-                assert not stats.unavailable, stats.unavailable
-                if stats.mutations == 0 and sum(stats.applied.values()) == 0:
-                    break
+            catch_up(agent)
             assert agent.failed == {}
         finally:
             agent.close()
-        schema = agent.registry.snapshot.by_name(KEYSPACE, table)
-        assert schema is not None
-        reports = [
-            report
-            for destination in old.destinations
-            for report in verify_destination(session, destination, [schema], agent.masker)
-        ]
+        reports = verify_everywhere(agent, session, KEYSPACE, table)
     assert len(reports) == 2
     for report in reports:  # equal to Cassandra's rows masked with the new rules
         assert report.equal, report
         assert report.destination_rows == 5
+
+
+def _create_table(session: Any, table: str) -> None:
+    create_keyspace(session, KEYSPACE)
+    session.execute(
+        f"CREATE TABLE {KEYSPACE}.{table} (id int PRIMARY KEY, email text, phone text) "
+        "WITH cdc = true"
+    )
+
+
+def _insert(session: Any, table: str, keys: range) -> None:
+    insert = f"INSERT INTO {KEYSPACE}.{table} (id, email, phone) VALUES (%s, %s, %s)"
+    for k in keys:
+        session.execute(insert, (k, f"user{k}@example.com", f"+1 555 010{k}"))
 
 
 def _read_into(agent: Agent, destination: Any) -> int:

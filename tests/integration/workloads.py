@@ -191,18 +191,28 @@ def replicate_and_verify(
     destination with Cassandra. Returns the closed agent and one report per destination."""
     agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
     try:
-        for _ in range(passes):
-            stats = agent.poll()
-            assert not stats.unavailable, stats.unavailable
-            if stats.mutations == 0:
-                break
+        catch_up(agent, passes)
     finally:
         agent.close()
+    return agent, verify_everywhere(agent, session, keyspace, table)
+
+
+def catch_up(agent: Agent, passes: int = 200) -> None:
+    """Poll until a pass reads nothing; every destination must stay reachable."""
+    for _ in range(passes):
+        stats = agent.poll()
+        assert not stats.unavailable, stats.unavailable
+        if stats.mutations == 0:
+            return
+
+
+def verify_everywhere(agent: Agent, session: Any, keyspace: str, table: str) -> list[TableReport]:
+    """`keyspace.table` in each of the agent's destinations against Cassandra's rows, masked
+    with the agent's rules in force. One report per destination."""
     schema = agent.registry.snapshot.by_name(keyspace, table)
     assert schema is not None
-    reports = [
+    return [
         report
-        for destination in config.destinations
-        for report in verify_destination(session, destination, [schema])
+        for destination in agent.config.destinations
+        for report in verify_destination(session, destination, [schema], agent.masker)
     ]
-    return agent, reports

@@ -448,11 +448,17 @@ class Agent:
         if destination.position is not None and mutation.position <= destination.position:
             return
         tables = destination.tables
-        if not any(f"{u.keyspace}.{u.table}" in tables for u in mutation.updates):
+        own = [u for u in mutation.updates if f"{u.keyspace}.{u.table}" in tables]
+        if not own:
             return  # another CDC table's mutation: not mapped at all
         if destination.snapshot is not self.registry.snapshot:
             self._ensure_tables(destination)  # a refresh while decoding: ALTER TABLE seen
-        events = [e for e in self._events_of(destination, mutation) if e.qualified_table in tables]
+        if len(own) < len(mutation.updates):
+            # A batch across tables: this destination maps and masks only its tables' part
+            # (another table's rules are not its to fail on).
+            events = self._events_of(destination, mutation, mutation._replace(updates=tuple(own)))
+        else:
+            events = self._events_of(destination, mutation, mutation)
         seen = stats.newest_seen
         for event in events:
             if event.timestamp_us > seen.get(event.qualified_table, 0):
@@ -462,13 +468,16 @@ class Agent:
         if len(destination.pending) >= self.config.batch.max_events:
             self._flush(destination, stats)
 
-    def _events_of(self, destination: _Destination, mutation: Mutation) -> list[ChangeEvent]:
-        """The mutation's events, masked, mapped by the first destination that reads it (the
-        same record object: the registry shares decoded entries) and shared with the others
-        that replicate the same tables with the same rules; their tokens go with them."""
+    def _events_of(
+        self, destination: _Destination, mutation: Mutation, own: Mutation
+    ) -> list[ChangeEvent]:
+        """The events of `own` (the mutation's updates of the destination's tables), masked,
+        mapped by the first destination that reads the mutation (the same record object: the
+        registry shares decoded entries) and shared with the others that replicate the same
+        tables with the same rules; their tokens go with them."""
         masking = destination.masking
         if not self._mapped.keeps:  # one destination: nothing to share, nothing to size
-            return self._map(destination, mutation, destination.tokens)
+            return self._map(destination, own, destination.tokens)
         shared = self._mapped.get(mutation.position)
         if (
             shared is not None
@@ -482,7 +491,7 @@ class Agent:
             return shared.events
         masker = _masker_of(destination)
         tokens = VaultEntries() if masker is not None and masker.tokenizes else None
-        events = self._map(destination, mutation, tokens)
+        events = self._map(destination, own, tokens)
         if tokens:
             for entry in tokens:
                 destination.tokens.add(entry)
@@ -496,18 +505,12 @@ class Agent:
     def _map(
         self, destination: _Destination, mutation: Mutation, tokens: VaultEntries | None
     ) -> list[ChangeEvent]:
-        """The events of the mutation's updates of the destination's tables, built masked
-        with the destination's rules (another table's update, which a batch across tables
-        brings, is not masked here: its rules are not this destination's to fail on).
+        """The mutation's events, built masked with the destination's rules.
 
         Raises:
             PermanentSinkError: an event cannot be masked (never dead-lettered: it would
                 leave the node unmasked); the destination stops at it, nothing is lost.
         """
-        tables = destination.tables
-        if not all(f"{u.keyspace}.{u.table}" in tables for u in mutation.updates):
-            updates = tuple(u for u in mutation.updates if f"{u.keyspace}.{u.table}" in tables)
-            mutation = mutation._replace(updates=updates)
         masker = _masker_of(destination)
         if masker is None:
             return mutation_to_events(mutation)

@@ -25,6 +25,7 @@ Masker may serve several threads (the vault entries of a call are per thread).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from casscade.commitlog.records import Cell, Mutation, PartitionUpdate
 from casscade.commitlog.schema import SchemaSnapshot, TableSchema
@@ -325,22 +326,12 @@ class CompiledMask:
         if cells and self._cells:
             cells = self.cells(tuple([_as_cell(c) for c in cells]))
         bounds = event.clustering_range
-        return ChangeEvent(
-            keyspace=event.keyspace,
-            table=event.table,
-            op=event.op,
+        return replace(
+            event,
             partition_key=self.partition_key(event.partition_key),
             clustering=self.clustering(event.clustering),
-            is_static=event.is_static,
-            timestamp_us=event.timestamp_us,
-            deletion_us=event.deletion_us,
-            row_timestamp_us=event.row_timestamp_us,
-            row_ttl_s=event.row_ttl_s,
-            row_expires_at_s=event.row_expires_at_s,
             cells=cells,
-            collection_deletions=event.collection_deletions,
             clustering_range=None if bounds is None else self.bounds(bounds),
-            position=event.position,
         )
 
 

@@ -288,8 +288,8 @@ def test_masked_values_match_the_masked_forms() -> None:
 
 
 def test_masked_event_and_cells_keep_every_field_of_their_classes() -> None:
-    """The masker copies events and cells field by field: a field added to ChangeEvent or
-    CellChange must be carried over too, which this test notices."""
+    """The cell functions build CellChange tuples field by field, in order: a field added to
+    CellChange (or ChangeEvent) must be carried over too, which this test notices."""
     assert [f.name for f in dataclasses.fields(ChangeEvent)] == [
         "keyspace", "table", "op", "partition_key", "clustering", "is_static", "timestamp_us",
         "deletion_us", "row_timestamp_us", "row_ttl_s", "row_expires_at_s", "cells",
