@@ -10,6 +10,7 @@ dataclasses.
 
 from __future__ import annotations
 
+import builtins  # fields say builtins.object: mypyc fails at import on a bare `object`
 import uuid
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -117,11 +118,11 @@ class Cell(NamedTuple):
 
     column: str
     timestamp_us: int
-    value: object
+    value: builtins.object
     is_tombstone: bool = False
     ttl_s: int | None = None
     local_deletion_time_s: int | None = None
-    path: object = None
+    path: builtins.object = None
     raw: bytes = b""
 
 

@@ -15,6 +15,7 @@ Pure values, no I/O.
 
 from __future__ import annotations
 
+import builtins  # fields say builtins.object: mypyc fails at import on a bare `object`
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
@@ -55,12 +56,12 @@ class CellChange(NamedTuple):
     """
 
     column: str
-    value: object
+    value: builtins.object
     timestamp_us: int
     ttl_s: int | None = None
     expires_at_s: int | None = None
     is_tombstone: bool = False
-    path: object = None
+    path: builtins.object = None
     raw: bytes = b""
 
 

@@ -20,6 +20,7 @@ it already holds. Pure: events and a TombstoneIndex in, staged rows out.
 
 from __future__ import annotations
 
+import builtins  # fields say builtins.object: mypyc fails at import on a bare `object`
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -54,7 +55,7 @@ def tie_key(is_tombstone: bool, expires_at_s: int | None, raw: bytes) -> bytes:
 class StagedCell:
     """The winning state of one column of one row in the batch (`tie`: `tie_key`)."""
 
-    value: object
+    value: builtins.object
     timestamp_us: int
     expires_at_s: int | None
     is_tombstone: bool

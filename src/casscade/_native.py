@@ -1,0 +1,92 @@
+"""Which modules are compiled to C with mypyc, and whether a checkout's builds are current.
+
+The agent's hot path (decoding segments, building and masking change events, staging a batch)
+runs about a third faster compiled (docs/benchmarks.md, "Compiled hot path"). `setup.py`
+compiles the modules named here when casscade is installed, unless CASSCADE_PURE_PYTHON=1;
+the same sources run unchanged as plain Python.
+
+In a source checkout (`pip install -e .`) each compiled module's `.so` sits beside its `.py`
+and Python imports the `.so`. An edit to the `.py` then does nothing until the module is
+built again, so `casscade/__init__.py` refuses to import when a build is stale
+(`stale_builds`), and `scripts/bootstrap` rebuilds. This module must stay plain Python
+and import nothing of casscade: `setup.py` runs it before the package exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Paths under src/casscade: pure computation on the hot path. Modules that use threads,
+# signals or subprocesses, that tests monkeypatch, or whose classes interpreted code
+# subclasses (sinks/layout.py) stay interpreted.
+COMPILED: tuple[str, ...] = (
+    "commitlog/_fastpath.py",
+    "commitlog/cdc_index.py",
+    "commitlog/descriptor.py",
+    "commitlog/errors.py",
+    "commitlog/facts.py",
+    "commitlog/mutation.py",
+    "commitlog/position.py",
+    "commitlog/reader.py",
+    "commitlog/records.py",
+    "commitlog/render.py",
+    "commitlog/schema.py",
+    "commitlog/sections.py",
+    "commitlog/types.py",
+    "commitlog/codecs/__init__.py",
+    "commitlog/codecs/_wire.py",
+    "commitlog/codecs/cells.py",
+    "commitlog/codecs/counter.py",
+    "commitlog/codecs/frozen.py",
+    "commitlog/codecs/identifiers.py",
+    "commitlog/codecs/keys.py",
+    "commitlog/codecs/numeric.py",
+    "commitlog/codecs/registry.py",
+    "commitlog/codecs/temporal.py",
+    "commitlog/codecs/text.py",
+    "commitlog/codecs/vector.py",
+    "events/mapping.py",
+    "events/model.py",
+    "masking/_compile.py",
+    "masking/keys.py",
+    "masking/masker.py",
+    "masking/strategies.py",
+    "sinks/ranges.py",
+    "sinks/staging.py",
+    "sinks/values.py",
+    "source/shared.py",
+)
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def stale_builds(package: Path = PACKAGE) -> list[Path]:
+    """Builds in a checkout that would run other code than its sources.
+
+    A build is stale when its source changed after it (Python would import the old code) or
+    when its module is no longer in COMPILED (same). Empty for a pure install and for a
+    current build.
+    """
+    compiled = {package / relative for relative in COMPILED}
+    stale: list[Path] = []
+    for folder, _, names in os.walk(package):
+        for name in names:
+            if not name.endswith(".so"):
+                continue
+            build = Path(folder) / name
+            source = build.with_name(name.split(".", 1)[0] + ".py")
+            if source not in compiled or (
+                source.is_file() and source.stat().st_mtime > build.stat().st_mtime
+            ):
+                stale.append(build)
+    return stale
+
+
+def missing_builds(package: Path = PACKAGE) -> list[Path]:
+    """Modules of COMPILED with no build beside them: they run as Python (correct, slower)."""
+    return [
+        package / relative
+        for relative in COMPILED
+        if not any((package / relative).parent.glob(Path(relative).stem + ".*.so"))
+    ]
