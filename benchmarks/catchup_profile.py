@@ -18,7 +18,9 @@ casscade.observability, structlog, prometheus_client) and other. Time in C funct
 the standard library (struct, hashlib, json, socket, select...) goes to the bucket of the
 code that called them, split by what each caller spent there. cProfile slows Python code
 down more than it slows waiting, so the shares overstate the Python side a little; the plain
-run gives the real wall time.
+run gives the real wall time. cProfile does not see functions compiled with mypyc
+(`casscade._native`): with the compiled hot path their time goes to their interpreted
+callers, so run it without the builds for the split by module (the script says how).
 
 Prints and writes benchmarks/results/catchup_profile.json (buckets in seconds and percent,
 the 15 functions with the most own time) and benchmarks/results/profile-<destination>.pstats
@@ -41,6 +43,7 @@ from typing import Any
 
 from pipeline import durable_end, start_at  # where a catch-up starts, as in pipeline.py
 
+from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
@@ -247,6 +250,12 @@ def main() -> None:
     parser.add_argument("--no-mask", action="store_true", help="mask no column")
     args = parser.parse_args()
     tune_collector()  # as `casscade run` does
+    if is_compiled():
+        print("note: the hot path is compiled (casscade._native); cProfile cannot see compiled "
+              "functions and counts their time to their interpreted callers, so decode, map, "
+              "mask and staging show up as source, engine and sink. For the split by module, "
+              "run it without the builds (`find src -name '*.so' -delete`; scripts/bootstrap "
+              "builds them again) or use py-spy --native.", flush=True)  # fmt: skip
     stack = Stack(build_settings(Path(".stack")))
     stack.up()
     table = f"t_{uuid.uuid4().hex[:6]}"
@@ -255,6 +264,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "rows": args.rows,
         "masked_columns": 0 if args.no_mask else 3,
     }

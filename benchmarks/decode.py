@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from casscade._native import is_compiled
 from casscade.commitlog.mutation import Mutation, Row
 from casscade.commitlog.schema import build_snapshot, rows_from_json, rows_to_json
 from casscade.commitlog.sections import SegmentEnd
@@ -165,6 +166,7 @@ def decode() -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "seconds": round(seconds, 3),
         **counts,
         "mb_per_s": round(counts["bytes"] / 1e6 / seconds, 2),

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import casscade.engine.agent as agent_module
+from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig, Destination
@@ -356,6 +357,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "cassandra": sync,
         "rate_per_s": args.rate,
         "seconds": args.seconds,

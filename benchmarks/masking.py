@@ -27,6 +27,7 @@ from pipeline import (  # where a catch-up starts, as in pipeline.py
     timed_catch_up,
 )
 
+from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
@@ -130,6 +131,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "rows": args.rows,
         "masked_columns": 5,
         "runs": runs,

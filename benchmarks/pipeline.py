@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
@@ -159,6 +160,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "rows": args.rows,
     }
     with stack.cassandra.cluster() as cluster:

@@ -27,6 +27,7 @@ from pipeline import KEYSPACE, durable_end, start_at, write_rows
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
@@ -108,6 +109,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "python": platform.python_version(),
+        "compiled": is_compiled(),  # casscade._native: the hot path built with mypyc
         "rows": args.rows,
         "connect_seconds": round(connect_seconds, 2),
         # How often a destination took what another had decoded, or mapped, already.

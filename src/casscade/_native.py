@@ -90,3 +90,9 @@ def missing_builds(package: Path = PACKAGE) -> list[Path]:
         for relative in COMPILED
         if not any((package / relative).parent.glob(Path(relative).stem + ".*.so"))
     ]
+
+
+def is_compiled(package: Path = PACKAGE) -> bool:
+    """Whether every listed module has its build (False for a pure install): benchmarks
+    record it beside their figures."""
+    return not missing_builds(package)

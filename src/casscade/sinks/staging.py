@@ -51,7 +51,12 @@ def tie_key(is_tombstone: bool, expires_at_s: int | None, raw: bytes) -> bytes:
     return _EXPIRING + max(0, min(expires_at_s, _U32)).to_bytes(4, "big") + raw
 
 
-@dataclass(slots=True)
+# StagedCell and StagedRow are built per cell and per row, so they write their own __init__:
+# compiled by mypyc (casscade._native) it takes 0.07 µs, where the one dataclass generates
+# runs as Python, 0.2-0.5 µs. The dataclass still gives them equality and repr.
+
+
+@dataclass(init=False)
 class StagedCell:
     """The winning state of one column of one row in the batch (`tie`: `tie_key`)."""
 
@@ -59,24 +64,46 @@ class StagedCell:
     timestamp_us: int
     expires_at_s: int | None
     is_tombstone: bool
-    tie: bytes = _LIVE
+    tie: bytes
+
+    def __init__(
+        self,
+        value: object,
+        timestamp_us: int,
+        expires_at_s: int | None,
+        is_tombstone: bool,
+        tie: bytes = _LIVE,
+    ) -> None:
+        self.value = value
+        self.timestamp_us = timestamp_us
+        self.expires_at_s = expires_at_s
+        self.is_tombstone = is_tombstone
+        self.tie = tie
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class StagedRow:
-    """Everything the batch does to one row.
+    """Everything the batch does to one row; a new one is empty.
 
     Attributes:
         collection_deletions: column -> the newest deletion of the whole collection.
         elements: (column, path) -> the winning state of that element or UDT field.
     """
 
-    cells: dict[str, StagedCell] = field(default_factory=dict)
-    row_timestamp_us: int | None = None
-    row_expires_at_s: int | None = None
-    deletion_us: int | None = None
-    collection_deletions: dict[str, int] = field(default_factory=dict)
-    elements: dict[tuple[str, object], StagedCell] = field(default_factory=dict)
+    cells: dict[str, StagedCell]
+    row_timestamp_us: int | None
+    row_expires_at_s: int | None
+    deletion_us: int | None
+    collection_deletions: dict[str, int]
+    elements: dict[tuple[str, object], StagedCell]
+
+    def __init__(self) -> None:
+        self.cells = {}
+        self.row_timestamp_us = None
+        self.row_expires_at_s = None
+        self.deletion_us = None
+        self.collection_deletions = {}
+        self.elements = {}
 
     def cell_values(
         self, columns: Sequence[tuple[str, Callable[[object], object]]]
@@ -85,12 +112,16 @@ class StagedRow:
         (four nulls for a column the batch did not write): the rows the destinations insert
         (`casscade.sinks.layout.cell_columns`)."""
         out: list[object] = []
+        cells = self.cells
         for name, convert in columns:
-            cell = self.cells.get(name)
+            cell = cells.get(name)
             if cell is None:
-                out += (None, None, None, None)
+                out.extend((None, None, None, None))
             else:
-                out += (convert(cell.value), cell.timestamp_us, cell.expires_at_s, cell.tie)
+                out.append(convert(cell.value))
+                out.append(cell.timestamp_us)
+                out.append(cell.expires_at_s)
+                out.append(cell.tie)
         return out
 
 
