@@ -10,7 +10,8 @@ from casscade._native import PACKAGE, stale_builds
 
 __version__ = "0.1.0"
 
-if (PACKAGE.parent.parent / "pyproject.toml").is_file() and (_stale := stale_builds()):
+_CHECKOUT = PACKAGE.parent.name == "src" and (PACKAGE.parent.parent / "pyproject.toml").is_file()
+if _CHECKOUT and (_stale := stale_builds()):
     # In a checkout, a build older than an edited source would run the old code.
     raise ImportError(
         f"casscade: {_stale[0].relative_to(PACKAGE.parent.parent)} is older than its source "

@@ -13,7 +13,7 @@ caller hands in through a `TokenContext` for the duration of one call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeAlias, cast
 
 from casscade.commitlog.types import TupleType
@@ -147,11 +147,16 @@ def _same(value: object) -> object:
     return value
 
 
+# The casts below name Iterable, never list or tuple: compiled by mypyc (casscade._native) a
+# cast is checked at run time, and containers arrive as lists, tuples or sets, and pairs of
+# any length.
+
+
 def _each(element: ValueFn) -> ValueFn:
     def mask(value: object) -> object:
         if value is None:
             return None
-        items = [element(v) for v in cast(list[object], value)]
+        items = [element(v) for v in cast(Iterable[object], value)]
         return tuple(items) if isinstance(value, tuple) else items
 
     return mask
@@ -163,7 +168,7 @@ def _pairs(key: ValueFn, value_fn: ValueFn) -> ValueFn:
             return None
         if isinstance(value, dict):
             return {key(k): value_fn(v) for k, v in value.items()}
-        return tuple((key(k), value_fn(v)) for k, v in cast(tuple[tuple[object, object]], value))
+        return tuple((key(k), value_fn(v)) for k, v in cast(Iterable[tuple[object, object]], value))
 
     return mask
 
@@ -174,7 +179,7 @@ def _fields(by_name: Mapping[str, ValueFn]) -> ValueFn:
             return None
         if isinstance(value, dict):
             return {n: by_name[n](v) if n in by_name else v for n, v in value.items()}
-        pairs = cast(tuple[tuple[str, object], ...], value)
+        pairs = cast(Iterable[tuple[str, object]], value)
         return tuple((n, by_name[n](v) if n in by_name else v) for n, v in pairs)
 
     return mask
@@ -184,7 +189,7 @@ def _items(by_index: Mapping[int, ValueFn]) -> ValueFn:
     def mask(value: object) -> object:
         if value is None:
             return None
-        items = cast(tuple[object, ...], value)
+        items = cast(Iterable[object], value)
         return tuple(by_index[i](v) if i in by_index else v for i, v in enumerate(items))
 
     return mask
