@@ -6,7 +6,7 @@ ordered by numeric id (not by name or mtime: ids increase on a node, names sort 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from casscade.commitlog.cdc_index import CdcIndex, parse_cdc_index
@@ -28,6 +28,8 @@ class CdcSegment:
         index: the parsed `_cdc.idx`, or None while Cassandra has not written one (the
             segment has no CDC data synced yet) or while it is being rewritten.
         link_count: hard links to the file; 1 means Cassandra dropped its own copy.
+        index_unreadable: the `_cdc.idx` exists but does not parse: Cassandra is rewriting
+            it (truncate, then write). Its segment holds CDC data; read it again shortly.
     """
 
     path: Path
@@ -36,6 +38,7 @@ class CdcSegment:
     size_bytes: int
     index: CdcIndex | None
     link_count: int
+    index_unreadable: bool = False
 
     @property
     def index_path(self) -> Path:
@@ -56,11 +59,7 @@ def scan_cdc_raw(directory: Path) -> list[CdcSegment]:
             stat = path.stat()
         except FileNotFoundError:
             continue
-        index_path = path.with_name(f"{path.stem}_cdc.idx")
-        try:
-            index = parse_cdc_index(index_path.read_text(encoding="ascii", errors="replace"))
-        except FileNotFoundError:
-            index = None
+        index, unreadable = _read_index(path.with_name(f"{path.stem}_cdc.idx"))
         found.append(
             CdcSegment(
                 path=path,
@@ -69,9 +68,25 @@ def scan_cdc_raw(directory: Path) -> list[CdcSegment]:
                 size_bytes=stat.st_size,
                 index=index,
                 link_count=stat.st_nlink,
+                index_unreadable=unreadable,
             )
         )
     return sorted(found, key=lambda segment: segment.segment_id)
+
+
+def read_index_again(segment: CdcSegment) -> CdcSegment:
+    """`segment` with its `_cdc.idx` read once more (the file and link count as before)."""
+    index, unreadable = _read_index(segment.index_path)
+    return replace(segment, index=index, index_unreadable=unreadable)
+
+
+def _read_index(path: Path) -> tuple[CdcIndex | None, bool]:
+    """The parsed index, or None; and whether the file exists but does not parse."""
+    try:
+        index = parse_cdc_index(path.read_text(encoding="ascii", errors="replace"))
+    except FileNotFoundError:
+        return None, False
+    return index, index is None
 
 
 def read_descriptor(segment: CdcSegment) -> SegmentDescriptor:

@@ -27,7 +27,7 @@ from casscade.commitlog.sections import (
     StopReason,
     iter_entries,
 )
-from casscade.source.cdc_raw import CdcSegment, scan_cdc_raw
+from casscade.source.cdc_raw import CdcSegment, read_index_again, scan_cdc_raw
 from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import DECOMPRESSORS
 
@@ -80,7 +80,15 @@ class CdcTailer:
 
     def poll(self) -> Iterator[TailRecord]:
         """Yield what became durable since the last poll, oldest segment first."""
-        for segment in scan_cdc_raw(self.cdc_raw):
+        for listed in scan_cdc_raw(self.cdc_raw):
+            # Read its index again now that the later segments' were read: Cassandra writes
+            # a segment's first index before the next segment's, so one that did not exist
+            # when the listing read it but does now is seen (and not skipped, below).
+            segment = listed if listed.index is not None else read_index_again(listed)
+            if segment.index_unreadable:
+                # Being rewritten. Skipping it would hand out later segments' entries first;
+                # its own would then fall behind the committed position and be lost.
+                break
             if segment.index is None:
                 # No CDC data synced into it. If a later segment has an index, this one is
                 # no longer written and never will hold CDC data; otherwise it is the

@@ -83,12 +83,12 @@ class ClickHouseChangelogSink(ClickHouseSink):
                           for f, v in zip(ck_values, clustering, strict=True)),
                         *event_values(event),
                     ])  # fmt: skip
-                client.insert(
+                self._insert(
+                    client,
                     layout.qualified("__changelog").replace("`", ""),
                     rows,
-                    column_names=["event_id", "written_at", "op",
-                                  *(c.name for c in pk + ck), *EVENT_COLUMNS],
-                )  # fmt: skip
+                    ["event_id", "written_at", "op", *(c.name for c in pk + ck), *EVENT_COLUMNS],
+                )
             if position is not None:
                 self._record_position(node_id, position)
         except PermanentSinkError:
