@@ -84,9 +84,16 @@ def segment_source(path: Path) -> SegmentSource:
 
 
 def sources_in(path: Path) -> list[SegmentSource]:
-    """The segments of a cdc_raw directory that have an idx (oldest first), or one file."""
+    """The segments of a cdc_raw directory that have an idx (oldest first), or one file.
+
+    An idx that Cassandra is rewriting (it does not parse) counts: its segment holds CDC data.
+    """
     if path.is_dir():
-        return [segment_source(s.path) for s in scan_cdc_raw(path) if s.index is not None]
+        return [
+            segment_source(s.path)
+            for s in scan_cdc_raw(path)
+            if s.index is not None or s.index_unreadable
+        ]
     return [segment_source(path)]
 
 

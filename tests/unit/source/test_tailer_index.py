@@ -17,6 +17,7 @@ from pathlib import Path
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.schema import rows_from_json
 from casscade.source.registry import SchemaRegistry
+from casscade.source.segments import sources_in
 from casscade.source.tailer import CdcTailer, SegmentFinished, TailRecord
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "commitlog" / "5.0.9-v7" / "rows"
@@ -62,3 +63,19 @@ def test_a_segment_without_an_index_is_skipped(tmp_path: Path) -> None:
     recorded = list(_tailer(FIXTURE).poll())
     assert _mutations(records) == _mutations(recorded)
     assert len(_mutations(records)) > 0
+
+
+def test_decoding_a_cdc_raw_takes_a_segment_whose_index_is_being_rewritten(
+    tmp_path: Path,
+) -> None:
+    """`casscade decode <cdc_raw>` lists it (read without a limit), and skips one with no
+    index."""
+    cdc_raw, earlier_index = _cdc_raw(tmp_path)
+    assert [s.path.name for s in sources_in(cdc_raw)] == [f"CommitLog-7-{SEGMENT_ID}.log"]
+    earlier_index.write_text("")
+    listed = sources_in(cdc_raw)
+    assert [s.path.name for s in listed] == [
+        f"CommitLog-7-{SEGMENT_ID - 1}.log",
+        f"CommitLog-7-{SEGMENT_ID}.log",
+    ]
+    assert listed[0].limit is None
