@@ -13,9 +13,12 @@ committed past them (the engine's job).
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import structlog
 
 from casscade.commitlog.descriptor import SegmentDescriptor, decode_descriptor
 from casscade.commitlog.mutation import MutationRecord
@@ -33,6 +36,13 @@ from casscade.source.segments import DECOMPRESSORS
 
 # Bytes of a descriptor header at most (18 fixed + a 65535-byte parameters JSON).
 _MAX_HEADER_BYTES = 18 + 65535
+
+# Cassandra rewrites a `_cdc.idx` in well under a second. One that has not parsed for this
+# long is logged (naming the file), and again every `_INDEX_WARN_EVERY` seconds it stays so.
+INDEX_WAIT_WARN_SECONDS = 30.0
+_INDEX_WARN_EVERY = 300.0
+
+log = structlog.get_logger("casscade.tailer")
 
 
 @dataclass(slots=True)
@@ -71,15 +81,20 @@ class CdcTailer:
         cdc_raw: the directory.
         registry: the schema to decode with; refreshed when an entry names an unknown table.
         start: skip entries at or before this position (a destination's checkpoint).
+        clock: monotonic seconds, for how long an unreadable index has held the poll.
     """
 
     cdc_raw: Path
     registry: SchemaRegistry
     start: Position | None = None
+    clock: Callable[[], float] = time.monotonic
     _progress: dict[int, _Progress] = field(default_factory=dict)
+    # The index that held back the last poll: its path, since when, when last logged.
+    _held: tuple[Path, float, float | None] | None = None
 
     def poll(self) -> Iterator[TailRecord]:
         """Yield what became durable since the last poll, oldest segment first."""
+        held: Path | None = None
         for listed in scan_cdc_raw(self.cdc_raw):
             # Read its index again now that the later segments' were read: Cassandra writes
             # a segment's first index before the next segment's, so one that did not exist
@@ -88,6 +103,7 @@ class CdcTailer:
             if segment.index_unreadable:
                 # Being rewritten. Skipping it would hand out later segments' entries first;
                 # its own would then fall behind the committed position and be lost.
+                held = segment.index_path
                 break
             if segment.index is None:
                 # No CDC data synced into it. If a later segment has an index, this one is
@@ -102,6 +118,29 @@ class CdcTailer:
             yield from self._read(segment, progress)
             if not progress.finished:
                 break  # a live segment: nothing after it can be complete yet
+        self._note_held(held)
+
+    def _note_held(self, index_path: Path | None) -> None:
+        """Log an index that has not parsed for long: the poll cannot pass it (no data lost)."""
+        if index_path is None:
+            self._held = None
+            return
+        now = self.clock()
+        if self._held is None or self._held[0] != index_path:
+            self._held = (index_path, now, None)
+            return
+        _, since, warned = self._held
+        waited = now - since
+        if waited >= INDEX_WAIT_WARN_SECONDS and (
+            warned is None or now - warned >= _INDEX_WARN_EVERY
+        ):
+            log.warning(
+                "cdc_index_unreadable",
+                file=str(index_path),
+                seconds=round(waited),
+                detail="this segment and the later ones wait until it parses",
+            )
+            self._held = (index_path, since, now)
 
     def _read(self, segment: CdcSegment, progress: _Progress) -> Iterator[TailRecord]:
         index = segment.index

@@ -14,11 +14,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.schema import rows_from_json
 from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import sources_in
-from casscade.source.tailer import CdcTailer, SegmentFinished, TailRecord
+from casscade.source.tailer import (
+    INDEX_WAIT_WARN_SECONDS,
+    CdcTailer,
+    SegmentFinished,
+    TailRecord,
+)
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "commitlog" / "5.0.9-v7" / "rows"
 SEGMENT_ID = 1795632936760
@@ -34,9 +41,12 @@ def _cdc_raw(tmp_path: Path) -> tuple[Path, Path]:
     return cdc_raw, cdc_raw / f"CommitLog-7-{SEGMENT_ID - 1}_cdc.idx"
 
 
-def _tailer(cdc_raw: Path) -> CdcTailer:
+def _tailer(cdc_raw: Path, now: list[float] | None = None) -> CdcTailer:
     schema = (FIXTURE / "schema.json").read_text("utf-8")
-    return CdcTailer(cdc_raw, SchemaRegistry(lambda: rows_from_json(schema)))
+    registry = SchemaRegistry(lambda: rows_from_json(schema))
+    if now is None:
+        return CdcTailer(cdc_raw, registry)
+    return CdcTailer(cdc_raw, registry, clock=lambda: now[0])
 
 
 def _mutations(records: list[TailRecord]) -> list[Mutation]:
@@ -79,3 +89,27 @@ def test_decoding_a_cdc_raw_takes_a_segment_whose_index_is_being_rewritten(
         f"CommitLog-7-{SEGMENT_ID}.log",
     ]
     assert listed[0].limit is None
+
+
+def test_an_index_that_stays_unreadable_is_logged_by_name(tmp_path: Path) -> None:
+    """Held back for good, a destination would only show lag; the log names the file, once
+    when the wait passes the threshold and again only minutes later, and the segments behind
+    it are read once it parses."""
+    cdc_raw, earlier_index = _cdc_raw(tmp_path)
+    earlier_index.write_text("garbage")
+    now = [1000.0]
+    tailer = _tailer(cdc_raw, now)
+    warnings: list[dict[str, object]] = []
+    for step in (0.0, INDEX_WAIT_WARN_SECONDS - 1, 1.0, 10.0, 60.0, 240.0):
+        now[0] += step
+        with capture_logs() as logs:
+            assert list(tailer.poll()) == []
+        warnings += [line for line in logs if line["event"] == "cdc_index_unreadable"]
+    assert [w["seconds"] for w in warnings] == [INDEX_WAIT_WARN_SECONDS, 340]
+    assert {w["file"] for w in warnings} == {str(earlier_index)}
+    assert {w["log_level"] for w in warnings} == {"warning"}
+    earlier_index.unlink()
+    with capture_logs() as logs:
+        records = list(tailer.poll())
+    assert logs == []
+    assert len(_mutations(records)) > 0
