@@ -41,7 +41,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pipeline import durable_end, start_at  # where a catch-up starts, as in pipeline.py
+from pipeline import drop_run, durable_end, start_at  # as in pipeline.py
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
@@ -105,7 +105,10 @@ def _write(session: Any, table: str, rows: int) -> None:  # noqa: ANN401 - drive
     execute_concurrent_with_args(session, insert, params, concurrency=64)
 
 
-def _config(stack: Stack, table: str, kind: str, *, masked: bool) -> AgentConfig:
+def _config(
+    stack: Stack, table: str, kind: str, made: list[dict[str, object]], *, masked: bool
+) -> AgentConfig:
+    """The agent's configuration for one catch-up into a new destination (added to `made`)."""
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     run = uuid.uuid4().hex[:6]
     destinations: dict[str, dict[str, object]] = {
@@ -118,6 +121,7 @@ def _config(stack: Stack, table: str, kind: str, *, masked: bool) -> AgentConfig
         "clickhouse": {"type": "clickhouse", "name": f"prof-ch-{run}",
                        "dsn": stack.settings.clickhouse_dsn(), "database_prefix": f"p{run}_"},
     }  # fmt: skip
+    made.append(destinations[kind])
     data: dict[str, Any] = {
         "source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
                    "cleanup": "keep"},
@@ -224,10 +228,13 @@ def _profile_one(  # noqa: PLR0917 - one benchmark step's inputs
     kind: str,
     start: Position | None,
     masked: bool,
+    made: list[dict[str, object]],
 ) -> dict[str, Any]:
-    plain_s = _catch_up(session, _config(stack, table, kind, masked=masked), start, None)
+    plain_s = _catch_up(session, _config(stack, table, kind, made, masked=masked), start, None)
     profile = cProfile.Profile()
-    profiled_s = _catch_up(session, _config(stack, table, kind, masked=masked), start, profile)
+    profiled_s = _catch_up(
+        session, _config(stack, table, kind, made, masked=masked), start, profile
+    )
     (HERE / "results").mkdir(exist_ok=True)
     profile.dump_stats(str(HERE / "results" / f"profile-{kind}.pstats"))
     stats = pstats.Stats(profile)
@@ -271,12 +278,18 @@ def main() -> None:
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
         start = durable_end(stack.cassandra.layout.cdc_raw_dir)
-        _write(session, table, args.rows)
-        for kind in ("postgres", "timescaledb", "clickhouse"):
-            result = _profile_one(stack, session, table, kind, start, masked=not args.no_mask)
-            figures[kind] = result
-            print(f"{kind:>12}: wall {result['wall_s']} s, {result['buckets_percent']}",
-                  flush=True)  # fmt: skip
+        made: list[dict[str, object]] = []
+        try:
+            _write(session, table, args.rows)
+            for kind in ("postgres", "timescaledb", "clickhouse"):
+                result = _profile_one(
+                    stack, session, table, kind, start, masked=not args.no_mask, made=made
+                )
+                figures[kind] = result
+                print(f"{kind:>12}: wall {result['wall_s']} s, {result['buckets_percent']}",
+                      flush=True)  # fmt: skip
+        finally:
+            drop_run(session, table, made, keyspace=KEYSPACE)
     (HERE / "results" / "catchup_profile.json").write_text(json.dumps(figures, indent=2), "utf-8")
     print(json.dumps({k: v for k, v in figures.items() if not isinstance(v, dict)}, indent=2))
 

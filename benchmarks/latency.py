@@ -44,6 +44,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from pipeline import drop_run
+
 import casscade.engine.agent as agent_module
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
@@ -204,11 +206,25 @@ def _one_run(
     run = uuid.uuid4().hex[:6]
     table = f"t_{run}"
     _create_table(session, table)
+    destinations = _destinations(stack, run, args.destinations.split(","))
+    try:
+        return _measured_run(node, session, args, table, destinations)
+    finally:
+        drop_run(session, table, destinations, node_id="bench-latency", keyspace=KEYSPACE)
+
+
+def _measured_run(
+    node: CassandraNode,
+    session: Any,  # noqa: ANN401 - driver session
+    args: argparse.Namespace,
+    table: str,
+    destinations: list[dict[str, object]],
+) -> dict[str, Any]:
+    run = table.removeprefix("t_")
     config = AgentConfig.model_validate(
         {"source": {"node_id": "bench-latency", "cdc_raw_dir": node.layout.cdc_raw_dir,
                     "cleanup": "keep", "poll_interval_ms": args.poll_interval_ms},
-         "tables": [f"{KEYSPACE}.{table}"],
-         "destinations": _destinations(stack, run, args.destinations.split(",")),
+         "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
          "batch": {"max_events": args.max_events}}
     )  # fmt: skip
     seen: dict[str, dict[int, float]] = {}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import (  # where a catch-up starts, as in pipeline.py
+    drop_run,
     durable_end,
     start_at,
     timed_catch_up,
@@ -68,15 +69,21 @@ def _write(session: Any, table: str, rows: int) -> None:  # noqa: ANN401 - drive
     execute_concurrent_with_args(session, insert, params, concurrency=64)
 
 
-def _config(stack: Stack, table: str, run: str, *, masked: bool) -> AgentConfig:
+def _destination(stack: Stack, run: str) -> dict[str, object]:
     pg = stack.settings.postgres
+    return {"type": "postgres", "name": f"bench-mask-{run}", "host": pg.host, "port": pg.port,
+            "database": pg.database, "user": pg.user, "password": pg.password,
+            "schema_prefix": f"bm{run}_"}  # fmt: skip
+
+
+def _config(
+    stack: Stack, table: str, destination: dict[str, object], *, masked: bool
+) -> AgentConfig:
     data: dict[str, Any] = {
         "source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
                    "cleanup": "keep"},
         "tables": [f"{KEYSPACE}.{table}"],
-        "destinations": [{"type": "postgres", "name": f"bench-mask-{run}", "host": pg.host,
-                          "port": pg.port, "database": pg.database, "user": pg.user,
-                          "password": pg.password, "schema_prefix": f"bm{run}_"}],
+        "destinations": [destination],
         "batch": {"max_events": 2000},
     }  # fmt: skip
     if masked:
@@ -118,13 +125,18 @@ def main() -> None:
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
         start = durable_end(stack.cassandra.layout.cdc_raw_dir)
-        _write(session, table, args.rows)
-        for _ in range(args.rounds):
-            for kind in ("plain", "masked"):
-                config = _config(stack, table, uuid.uuid4().hex[:6], masked=kind == "masked")
-                result = _catch_up(session, config, start)
-                runs[kind].append(result)
-                print(f"{kind:>7}: {result}", flush=True)
+        made: list[dict[str, object]] = []
+        try:
+            _write(session, table, args.rows)
+            for _ in range(args.rounds):
+                for kind in ("plain", "masked"):
+                    made.append(_destination(stack, uuid.uuid4().hex[:6]))
+                    config = _config(stack, table, made[-1], masked=kind == "masked")
+                    result = _catch_up(session, config, start)
+                    runs[kind].append(result)
+                    print(f"{kind:>7}: {result}", flush=True)
+        finally:
+            drop_run(session, table, made, keyspace=KEYSPACE)
     best = {kind: max(r["events_per_s"] for r in results) for kind, results in runs.items()}
     figures = {
         "benchmark": "masking",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import threading
 import time
@@ -23,9 +24,7 @@ import uuid
 from pathlib import Path
 
 # The same table, rows and start (where cdc_raw ended before the writes) as pipeline.py.
-from pipeline import KEYSPACE, durable_end, start_at, write_rows
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
+from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_rows
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
@@ -37,28 +36,34 @@ from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
 
 HERE = Path(__file__).resolve().parent
+# Server processes whose CPU the catch-up is charged with: PostgreSQL, Cassandra (JVM).
+_SERVERS = ("postgres", "java")
 
 
 def _applied(agent: Agent) -> dict[str, float]:
-    text = generate_latest(agent.telemetry.metrics.registry).decode()
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "casscade_destination_events_applied_total":
-                out[sample.labels["destination"]] = sample.value
+    """Events applied so far per destination, from the status board (what /status shows):
+    a tenth of a millisecond, where rendering every metric as Prometheus text took 2.7 ms of
+    the interpreter lock the agent's threads compete for, 20 times a second."""
+    return {d.name: d.applied_events for d in agent.telemetry.board.snapshot().destinations}
+
+
+def _cpu_seconds_of(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of each command name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(names, 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name in out:
+            fields = text[text.rindex(")") + 2 :].split()
+            out[name] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--with-timescaledb", action="store_true")
-    args = parser.parse_args()
-    tune_collector()  # as `casscade run` does
-    stack = Stack(build_settings(Path(".stack")))
-    stack.up()
-    run = uuid.uuid4().hex[:6]
-    table = f"t_{run}"
+def _destinations(stack: Stack, run: str, args: argparse.Namespace) -> list[dict[str, object]]:
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     destinations: list[dict[str, object]] = [
         {"type": "postgres", "name": "postgres", "host": pg.host, "port": pg.port,
@@ -67,43 +72,74 @@ def main() -> None:
         {"type": "clickhouse", "name": "clickhouse", "dsn": stack.settings.clickhouse_dsn(),
          "database_prefix": f"t{run}_"},
     ]  # fmt: skip
+    if args.only:
+        destinations = [d for d in destinations if d["name"] == args.only]
     if args.with_timescaledb:
         destinations.append({
             "type": "timescaledb", "name": "timescaledb", "host": ts.host, "port": ts.port,
             "database": ts.database, "user": ts.user, "schema_prefix": f"t{run}_",
             "prepared_statements": False,
         })  # fmt: skip
+    return destinations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--with-timescaledb", action="store_true")
+    parser.add_argument("--max-events", type=int, default=2000, help="batch.max_events")
+    parser.add_argument(
+        "--only", choices=("postgres", "clickhouse"), help="one of the two, for comparison"
+    )
+    args = parser.parse_args()
+    tune_collector()  # as `casscade run` does
+    stack = Stack(build_settings(Path(".stack")))
+    stack.up()
+    run = uuid.uuid4().hex[:6]
+    table = f"t_{run}"
+    destinations = _destinations(stack, run, args)
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
-        start = durable_end(stack.cassandra.layout.cdc_raw_dir)
-        write_rows(session, table, args.rows)
-        config = AgentConfig.model_validate(
-            {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
-                        "cleanup": "keep", "poll_interval_ms": 20},
-             "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
-             "batch": {"max_events": 2000}, "http": {"enabled": False}}
-        )  # fmt: skip
-        start_at(config, start)
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
-        reaching = time.perf_counter()
-        agent.reach()  # connections, tables, positions: timed apart
-        connect_seconds = time.perf_counter() - reaching
-        stop = threading.Event()
-        arguments = {"should_stop": stop.is_set, "sleep": stop.wait}
-        loop = threading.Thread(target=agent.run, kwargs=arguments)
-        began = time.perf_counter()
-        done: dict[str, float] = {}
-        loop.start()
         try:
-            while len(done) < len(destinations) and time.perf_counter() - began < 600:
-                for name, count in _applied(agent).items():
-                    if count >= args.rows and name not in done:
-                        done[name] = time.perf_counter() - began
-                time.sleep(0.05)
+            start = durable_end(stack.cassandra.layout.cdc_raw_dir)
+            write_rows(session, table, args.rows)
+            config = AgentConfig.model_validate(
+                {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
+                            "cleanup": "keep", "poll_interval_ms": 20},
+                 "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
+                 "batch": {"max_events": args.max_events}, "http": {"enabled": False}}
+            )  # fmt: skip
+            start_at(config, start)
+            agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+            reaching = time.perf_counter()
+            agent.reach()  # connections, tables, positions: timed apart
+            connect_seconds = time.perf_counter() - reaching
+            stop = threading.Event()
+            arguments = {"should_stop": stop.is_set, "sleep": stop.wait}
+            loop = threading.Thread(target=agent.run, kwargs=arguments)
+            began = time.perf_counter()
+            cpu_before = time.process_time(), _cpu_seconds_of(_SERVERS)
+            done: dict[str, float] = {}
+            loop.start()
+            try:
+                while len(done) < len(destinations) and time.perf_counter() - began < 600:
+                    for name, count in _applied(agent).items():
+                        if count >= args.rows and name not in done:
+                            done[name] = time.perf_counter() - began
+                    time.sleep(0.05)
+            finally:
+                wall = time.perf_counter() - began
+                cpu_after = time.process_time(), _cpu_seconds_of(_SERVERS)
+                stop.set()
+                loop.join()
+                agent.close()
         finally:
-            stop.set()
-            loop.join()
-            agent.close()
+            drop_run(session, table, destinations)
+    # Where the CPU went while catching up (the agent's process includes chDB's engine):
+    # the machine's cores bound what all of it together can reach.
+    cpu = {"agent": round(cpu_after[0] - cpu_before[0], 2)} | {
+        name: round(cpu_after[1][name] - cpu_before[1][name], 2) for name in _SERVERS
+    }
     figures = {
         "benchmark": "together",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -119,6 +155,9 @@ def main() -> None:
             name: {"seconds": round(s, 2), "events_per_s": round(args.rows / s)}
             for name, s in done.items()
         },
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": cpu,
+        "cores": os.cpu_count(),
     }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "together.json").write_text(json.dumps(figures, indent=2), "utf-8")

@@ -59,7 +59,7 @@ from casscade.sinks.clickhouse.sink import ClickHouseSink
 from casscade.sinks.postgres.changelog import PostgresChangelogSink
 from casscade.sinks.postgres.sink import PostgresSink
 from casscade.sinks.postgres.timescale import Timescale
-from casscade.source.cdc_raw import scan_cdc_raw
+from casscade.source.cdc_raw import bytes_used, list_segments, read_segment
 from casscade.source.registry import SchemaRegistry
 from casscade.source.shared import Latest
 from casscade.source.tailer import CdcTailer, SegmentFinished
@@ -71,6 +71,9 @@ END_OF_SEGMENT = 1 << 62
 # so that agents on many nodes do not retry in step.
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
+# How often cdc_raw's size is summed for the usage gauge (a stat per segment) when nothing
+# was removed: the clean-up runs at every poll interval, the gauge needs no more than this.
+USAGE_EVERY_S = 1.0
 
 
 class CorruptLogError(CasscadeError):
@@ -211,6 +214,7 @@ class Agent:
             )
         self.dead_letters = DeadLetterStore(config.dead_letters.directory)
         self._schema_read_at = float("-inf")
+        self._usage_read_at = float("-inf")
         # The events of recent mutations, for destinations in step (the registry keeps their
         # decoded entries likewise): each mutation is mapped once, not once per destination.
         # With one destination there is nobody to share with.
@@ -585,24 +589,27 @@ class Agent:
 
     def _clean_up(self) -> int:
         """Remove COMPLETED segments that every destination has committed past; report how
-        full cdc_raw is."""
+        full cdc_raw is (after a removal, else at most every `USAGE_EVERY_S`)."""
         mode = self.config.source.cleanup
+        cdc_raw = self.config.source.cdc_raw_dir
         removed = 0
-        segments = scan_cdc_raw(self.config.source.cdc_raw_dir)
-        for segment in segments if mode != "keep" else ():
-            if segment.index is None or not segment.index.completed:
+        for listed in list_segments(cdc_raw) if mode != "keep" else ():
+            # Which segments every destination is done with is known here; only those
+            # indexes are read (a backlog holds hundreds of segments).
+            if not all(_done_with(d, listed.segment_id) for d in self._destinations):
                 continue
-            if not all(_done_with(d, segment.segment_id) for d in self._destinations):
+            segment = read_segment(listed)
+            if segment is None or segment.index is None or not segment.index.completed:
                 continue
             for path in (segment.path, segment.index_path):
                 self._dispose(path, mode)
             removed += 1
             log.info("segment_removed", segment=segment.segment_id, mode=mode)
-        used = 0
-        for segment in scan_cdc_raw(self.config.source.cdc_raw_dir) if removed else segments:
-            with contextlib.suppress(OSError):  # removed by Cassandra meanwhile
-                used += segment.path.stat().st_size
-        self.telemetry.cdc_raw_usage(used, self.config.source.cdc_total_space_mb << 20)
+        now = self._clock()
+        if removed or now - self._usage_read_at >= USAGE_EVERY_S:
+            self._usage_read_at = now
+            used = bytes_used(cdc_raw)
+            self.telemetry.cdc_raw_usage(used, self.config.source.cdc_total_space_mb << 20)
         return removed
 
     def _dispose(self, path: Path, mode: str) -> None:

@@ -2,10 +2,16 @@
 
 Reads names, `_cdc.idx` files and descriptor headers; decodes nothing else. Segments are
 ordered by numeric id (not by name or mtime: ids increase on a node, names sort as text).
+
+Listing names (`list_segments`) is cheap; reading a segment's file and index
+(`read_segment`) costs a stat and a file read. A backlog holds hundreds of segments and the
+agent polls many times a second, so the tailer and the clean-up read only the segments they
+need (every segment's index each poll cost 4 ms at 250 segments).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,33 +51,64 @@ class CdcSegment:
         return self.path.with_name(f"{self.path.stem}_cdc.idx")
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentFile:
+    """A segment's `.log` name in `cdc_raw`, not read yet."""
+
+    path: Path
+    version: int
+    segment_id: int
+
+
+def list_segments(directory: Path) -> list[SegmentFile]:
+    """The segments' `.log` files in `directory`, oldest first, from their names alone."""
+    found: list[SegmentFile] = []
+    for entry in os.scandir(directory):
+        name = parse_segment_name(entry.name)
+        if name is not None and not name.is_index:
+            found.append(SegmentFile(directory / entry.name, name.version, name.segment_id))
+    return sorted(found, key=lambda segment: segment.segment_id)
+
+
+def read_segment(listed: SegmentFile) -> CdcSegment | None:
+    """The segment's size, link count and index; None if it is gone (deleted meanwhile)."""
+    try:
+        stat = listed.path.stat()
+    except FileNotFoundError:
+        return None
+    index, unreadable = _read_index(listed.path.with_name(f"{listed.path.stem}_cdc.idx"))
+    return CdcSegment(
+        path=listed.path,
+        version=listed.version,
+        segment_id=listed.segment_id,
+        size_bytes=stat.st_size,
+        index=index,
+        link_count=stat.st_nlink,
+        index_unreadable=unreadable,
+    )
+
+
 def scan_cdc_raw(directory: Path) -> list[CdcSegment]:
-    """List the segments in `directory`, oldest first.
+    """Every segment in `directory` with its index, oldest first.
 
     A file that disappears while we look (the consumer or Cassandra deleted it) is skipped.
     """
-    found: list[CdcSegment] = []
-    for path in directory.glob("CommitLog-*.log"):
-        name = parse_segment_name(path.name)
-        if name is None or name.is_index:
-            continue
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        index, unreadable = _read_index(path.with_name(f"{path.stem}_cdc.idx"))
-        found.append(
-            CdcSegment(
-                path=path,
-                version=name.version,
-                segment_id=name.segment_id,
-                size_bytes=stat.st_size,
-                index=index,
-                link_count=stat.st_nlink,
-                index_unreadable=unreadable,
-            )
-        )
-    return sorted(found, key=lambda segment: segment.segment_id)
+    read = (read_segment(listed) for listed in list_segments(directory))
+    return [segment for segment in read if segment is not None]
+
+
+def bytes_used(directory: Path) -> int:
+    """The size of the segments' `.log` files in `directory` (what counts against
+    `cdc_total_space`)."""
+    used = 0
+    for entry in os.scandir(directory):
+        name = parse_segment_name(entry.name)
+        if name is not None and not name.is_index:
+            try:
+                used += entry.stat().st_size
+            except FileNotFoundError:
+                continue  # removed meanwhile
+    return used
 
 
 def read_index_again(segment: CdcSegment) -> CdcSegment:

@@ -30,7 +30,7 @@ from casscade.commitlog.sections import (
     StopReason,
     iter_entries,
 )
-from casscade.source.cdc_raw import CdcSegment, read_index_again, scan_cdc_raw
+from casscade.source.cdc_raw import CdcSegment, list_segments, read_index_again, read_segment
 from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import DECOMPRESSORS
 
@@ -53,6 +53,11 @@ class _Progress:
     resume_file_offset: int | None = None
     last_position: int = 0
     finished: bool = False
+
+
+def _has_index(segment: CdcSegment | None) -> bool:
+    """Whether the segment has an index file (one being rewritten counts)."""
+    return segment is not None and (segment.index is not None or segment.index_unreadable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +100,41 @@ class CdcTailer:
     def poll(self) -> Iterator[TailRecord]:
         """Yield what became durable since the last poll, oldest segment first."""
         held: Path | None = None
-        for listed in scan_cdc_raw(self.cdc_raw):
-            # Read its index again now that the later segments' were read: Cassandra writes
-            # a segment's first index before the next segment's, so one that did not exist
-            # when the listing read it but does now is seen (and not skipped, below).
-            segment = listed if listed.index is not None else read_index_again(listed)
+        listed = list_segments(self.cdc_raw)
+        reads: dict[int, CdcSegment | None] = {}  # this poll's reads, by place in `listed`
+
+        def read(place: int) -> CdcSegment | None:
+            if place not in reads:
+                reads[place] = read_segment(listed[place])
+            return reads[place]
+
+        for place, name in enumerate(listed):
+            if self.start is not None and name.segment_id < self.start.segment_id:
+                continue  # committed already: not even read
+            progress = self._progress.get(name.segment_id)
+            if progress is not None and progress.finished:
+                continue
+            segment = read(place)
+            if segment is None:
+                continue  # deleted meanwhile
+            if segment.index is None and not segment.index_unreadable:
+                # No index: no CDC data synced into it so far. If a later segment has one,
+                # this one is no longer written and never will hold CDC data; otherwise it
+                # is the active (or spare) segment and nothing after it has data either.
+                if not any(_has_index(read(later)) for later in range(place + 1, len(listed))):
+                    break
+                # Read it again now that a later one's was read: Cassandra writes a
+                # segment's first index before the next segment's, so one that did not exist
+                # at the first read but does now is seen (and not skipped).
+                segment = read_index_again(segment)
             if segment.index_unreadable:
                 # Being rewritten. Skipping it would hand out later segments' entries first;
                 # its own would then fall behind the committed position and be lost.
                 held = segment.index_path
                 break
             if segment.index is None:
-                # No CDC data synced into it. If a later segment has an index, this one is
-                # no longer written and never will hold CDC data; otherwise it is the
-                # active (or spare) segment and nothing after it has data either.
-                continue
-            if self.start is not None and segment.segment_id < self.start.segment_id:
                 continue
             progress = self._progress.setdefault(segment.segment_id, _Progress())
-            if progress.finished:
-                continue
             yield from self._read(segment, progress)
             if not progress.finished:
                 break  # a live segment: nothing after it can be complete yet
