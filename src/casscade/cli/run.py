@@ -17,7 +17,7 @@ from rich.table import Table
 from casscade.config.load import check_config as validate_config
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
-from casscade.engine.agent import Agent
+from casscade.engine.agent import Agent, run_elsewhere
 from casscade.engine.connectivity import check_destination
 from casscade.engine.masking import masking_for
 from casscade.engine.runtime import tune_collector
@@ -70,6 +70,16 @@ def run(
         False, "--pretty", help="Readable log lines instead of JSON (for a terminal)."
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    destinations: list[str] | None = typer.Option(
+        None,
+        "--destination",
+        "-d",
+        help="Run only this destination (repeat for more); other processes run the rest, "
+        "sharing progress in source.state_dir (docs/operations.md).",
+    ),
+    http_port: int | None = typer.Option(
+        None, "--http-port", min=0, max=65535, help="Serve HTTP on this port, not http.port."
+    ),
 ) -> None:
     """Run the agent: tail cdc_raw and keep every destination equal to Cassandra.
 
@@ -85,11 +95,18 @@ def run(
         casscade run --config casscade.yaml --pretty --log-level debug
 
         casscade run --config casscade.yaml --once
+
+        casscade run --config casscade.yaml --destination pg --http-port 9471
     """
     if log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("--log-level", f"expected debug, info, warning or error, got {log_level}")
     configure_logging(json=not pretty, level=log_level)  # type: ignore[arg-type]
     config = load_config(config_path)
+    if http_port is not None:
+        config = config.model_copy(
+            update={"http": config.http.model_copy(update={"port": http_port})}
+        )
+    run_elsewhere(config, destinations)  # names checked before connecting to anything
     if not config.source.cdc_raw_dir.is_dir():
         raise ConfigError("source.cdc_raw_dir", f"{config.source.cdc_raw_dir} is not a directory")
     token = resolve_token(config.http, os.environ)
@@ -98,7 +115,8 @@ def run(
     masker, vault = masking_for(config, os.environ)
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
-    agent = Agent(config, registry, telemetry=telemetry, masker=masker, vault=vault)
+    agent = Agent(config, registry, telemetry=telemetry, masker=masker, vault=vault,
+                  only=destinations)  # fmt: skip
     tune_collector()
     server = None
     if config.http.enabled and not once:

@@ -55,6 +55,12 @@ class SourceConfig(BaseModel):
     cassandra: CassandraSource = CassandraSource()
     cleanup: Literal["delete", "archive", "keep"] = "delete"
     archive_dir: Path | None = None
+    state_dir: Path = Field(
+        default=Path("casscade-state"),
+        description="Where agent processes that each run part of the destinations "
+        "(`casscade run --destination`) share how far each destination has got, so that a "
+        "segment is removed only when every destination is done with it.",
+    )
     poll_interval_ms: int = Field(default=200, ge=10)
     cdc_total_space_mb: int = Field(
         default=4096,

@@ -17,7 +17,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -35,6 +35,7 @@ from casscade.config.models import (
     TimescaleDestination,
 )
 from casscade.engine.deadletters import DeadLetterStore
+from casscade.engine.shared_positions import Progress, SharedPositions
 from casscade.errors import (
     CasscadeError,
     ConfigError,
@@ -167,6 +168,26 @@ def sink_for(config: Destination) -> Sink:
     )
 
 
+def run_elsewhere(config: AgentConfig, only: Collection[str] | None) -> list[str]:
+    """The configured destinations not in `only` (run by other processes; none when `only`
+    is None: this process runs them all).
+
+    Raises:
+        ConfigError: `only` names a destination that is not configured, or is empty.
+    """
+    names = [d.name for d in config.destinations]
+    if only is None:
+        return []
+    unknown = sorted(set(only) - set(names))
+    if unknown or not only:
+        raise ConfigError(
+            "--destination",
+            f"no destination named {', '.join(unknown) or '(none given)'}; "
+            f"configured: {', '.join(names)}",
+        )
+    return [name for name in names if name not in only]
+
+
 class Agent:
     """One node's agent."""
 
@@ -179,6 +200,7 @@ class Agent:
         telemetry: Telemetry | None = None,
         masker: Masker | None = None,
         vault: TokenVault | None = None,
+        only: Collection[str] | None = None,
     ) -> None:
         """Args:
         config: the configuration.
@@ -188,6 +210,12 @@ class Agent:
         masker: masks classified columns before events leave (required when
             `config.masking` has rules; casscade.masking.load_keys gives its keys).
         vault: the token vault (required when a rule tokenizes).
+        only: run these destinations only (`casscade run --destination`); other processes
+            run the rest. Progress is then shared through `source.state_dir`, and a segment
+            is removed only when every configured destination is done with it.
+
+        Raises:
+            ConfigError: `only` names a destination that is not configured, or none.
         """
         if config.masking.tables and masker is None:
             raise ConfigError("masking", "masking rules are configured but no masker was given")
@@ -202,8 +230,27 @@ class Agent:
         self.telemetry = telemetry or Telemetry.create(config.source.node_id, http=config.http)
         # Destinations with the same tables share one set object (and so mapped events).
         table_sets: dict[frozenset[str], frozenset[str]] = {}
+        # The configured destinations another process runs, and where progress is shared.
+        self._elsewhere = run_elsewhere(config, only)
+        self._shared = (
+            None
+            if only is None
+            else SharedPositions(config.source.state_dir, config.source.node_id)
+        )
+        if self._shared is not None:
+            try:
+                for name in sorted(set(only or ())):
+                    self._shared.claim(name)
+            except OSError as exc:
+                self._shared.release()
+                raise ConfigError("source.state_dir", f"cannot lock in it: {exc}") from exc
+            except CasscadeError:
+                self._shared.release()
+                raise
         self._destinations = []
         for d in config.destinations:
+            if only is not None and d.name not in only:
+                continue
             tables = frozenset(config.tables_for(d))
             tables = table_sets.setdefault(tables, tables)
             self._destinations.append(_Destination(d, sink_for(d), tables))
@@ -225,6 +272,8 @@ class Agent:
     def close(self) -> None:
         for destination in self._destinations:
             destination.sink.close()
+        if self._shared is not None:
+            self._shared.release()
 
     @property
     def shared_mappings(self) -> int:
@@ -593,11 +642,14 @@ class Agent:
         mode = self.config.source.cleanup
         cdc_raw = self.config.source.cdc_raw_dir
         removed = 0
+        elsewhere = self._share_progress() if mode != "keep" else []
         for listed in list_segments(cdc_raw) if mode != "keep" else ():
             # Which segments every destination is done with is known here; only those
             # indexes are read (a backlog holds hundreds of segments).
             if not all(_done_with(d, listed.segment_id) for d in self._destinations):
                 continue
+            if not all(p is not None and p.done_with(listed.segment_id) for p in elsewhere):
+                continue  # another process's destination is not done with it (or unknown)
             segment = read_segment(listed)
             if segment is None or segment.index is None or not segment.index.completed:
                 continue
@@ -611,6 +663,20 @@ class Agent:
             used = bytes_used(cdc_raw)
             self.telemetry.cdc_raw_usage(used, self.config.source.cdc_total_space_mb << 20)
         return removed
+
+    def _share_progress(self) -> list[Progress | None]:
+        """Record this process's destinations' progress for the others (when destinations
+        are split between processes), and read theirs (None: nothing to trust)."""
+        shared = self._shared
+        if shared is None:
+            return []
+        for d in self._destinations:
+            try:
+                shared.write(d.name, d.position, frozenset(d.finished))
+            except OSError as exc:  # the others keep segments longer meanwhile, nothing lost
+                log.warning("progress_not_shared", destination=d.name,
+                            file=str(shared.path(d.name)), error=str(exc))  # fmt: skip
+        return [shared.read(name) for name in self._elsewhere]
 
     def _dispose(self, path: Path, mode: str) -> None:
         archive = self.config.source.archive_dir
