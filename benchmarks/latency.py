@@ -11,7 +11,9 @@ stops it at the end. Each run:
 * creates a 10-column CDC table and three empty destinations (PostgreSQL, TimescaleDB,
   ClickHouse), lets the agent read what cdc_raw already holds, then runs the agent
   continuously in this process (`Agent.run` in a thread, which gives every destination its
-  own thread, polling at `--poll-interval-ms` when idle);
+  own thread, polling at `--poll-interval-ms` when idle); with `--processes`, each
+  destination's agent runs in a process of its own instead, as `casscade run --destination`
+  runs it (docs/operations.md, "One process per destination");
 * a writer in another process (so that it does not compete with the agent for this
   process's interpreter lock) inserts one new row per write at a steady `--rate`, paced in
   2 ms ticks, asynchronously (at most 512 in flight), and notes when each write was sent and
@@ -41,6 +43,8 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any, cast
 
@@ -213,21 +217,25 @@ def _one_run(
         drop_run(session, table, destinations, node_id="bench-latency", keyspace=KEYSPACE)
 
 
-def _measured_run(
-    node: CassandraNode,
-    session: Any,  # noqa: ANN401 - driver session
-    args: argparse.Namespace,
-    table: str,
-    destinations: list[dict[str, object]],
-) -> dict[str, Any]:
-    run = table.removeprefix("t_")
-    config = AgentConfig.model_validate(
+def _config(
+    node: CassandraNode, args: argparse.Namespace, table: str, destinations: list[dict[str, object]]
+) -> AgentConfig:
+    return AgentConfig.model_validate(
         {"source": {"node_id": "bench-latency", "cdc_raw_dir": node.layout.cdc_raw_dir,
                     "cleanup": "keep", "poll_interval_ms": args.poll_interval_ms},
          "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
-         "batch": {"max_events": args.max_events}}
+         "batch": {"max_events": args.max_events}, "http": {"enabled": False}}
     )  # fmt: skip
-    seen: dict[str, dict[int, float]] = {}
+
+
+def _timed_agent(
+    config: AgentConfig,
+    session: Any,  # noqa: ANN401 - driver session
+    table: str,
+    seen: dict[str, dict[int, float]],
+    only: list[str] | None = None,
+) -> Agent:
+    """An agent whose sinks note in `seen` when each row's batch was committed."""
     real_sink_for = agent_module.sink_for
 
     def timed_sink_for(destination: Destination) -> Sink:
@@ -236,9 +244,105 @@ def _measured_run(
 
     agent_module.sink_for = timed_sink_for  # type: ignore[assignment]
     try:
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)))
+        return Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), only=only)
     finally:
         agent_module.sink_for = real_sink_for
+
+
+def _agent_process(  # noqa: PLR0917 - one process's inputs
+    node: CassandraNode,
+    args: argparse.Namespace,
+    table: str,
+    destinations: list[dict[str, object]],
+    name: str,
+    ready: Queue[str],
+    total: Synchronized[int],
+    results: Queue[dict[str, Any]],
+) -> None:
+    """`--processes`: one destination's agent (`only` it), as `casscade run --destination`
+    runs it; reports when each row was visible once `total` (set after the writer) is."""
+    tune_collector()
+    seen: dict[str, dict[int, float]] = {}
+    with node.cluster() as cluster:
+        session = cluster.connect()
+        agent = _timed_agent(_config(node, args, table, destinations), session, table, seen,
+                             only=[name])  # fmt: skip
+        agent.poll()  # tables created, what cdc_raw already holds read: not measured
+        stop = threading.Event()
+        loop = threading.Thread(
+            target=agent.run, kwargs={"should_stop": stop.is_set, "sleep": stop.wait}
+        )
+        loop.start()
+        cpu = time.process_time()
+        ready.put(name)
+        try:
+            while total.value == 0:
+                time.sleep(0.1)
+            _wait_until_visible(seen, total.value, agent)
+        finally:
+            used = time.process_time() - cpu
+            stop.set()
+            loop.join(timeout=60)
+            agent.close()
+    results.put({"seen": seen, "cpu_s": used})
+
+
+def _measured_in_processes(
+    node: CassandraNode,
+    args: argparse.Namespace,
+    table: str,
+    destinations: list[dict[str, object]],
+) -> dict[str, Any]:
+    spawn = multiprocessing.get_context("spawn")
+    ready: Queue[str] = spawn.Queue()
+    results: Queue[dict[str, Any]] = spawn.Queue()
+    total = spawn.Value("i", 0)
+    agents = [
+        spawn.Process(target=_agent_process, args=(node, args, table, destinations,
+                                                   str(d["name"]), ready, total, results))
+        for d in destinations
+    ]  # fmt: skip
+    for agent in agents:
+        agent.start()
+    try:
+        for _ in agents:
+            ready.get(timeout=300)
+        out = HERE / "results" / f".latency-writer-{table}.json"
+        writer = spawn.Process(target=_write, args=(node, table, args.rate, args.seconds, out))
+        began = time.monotonic()
+        writer.start()
+        writer.join()
+        written = json.loads(out.read_text(encoding="utf-8"))
+        out.unlink()
+        total.value = len(written["sent"])
+        reports = [results.get(timeout=DRAIN_S + 60) for _ in agents]
+        for agent in agents:
+            agent.join(timeout=60)
+    finally:
+        for agent in agents:
+            if agent.is_alive():
+                agent.kill()
+    seen: dict[str, dict[int, float]] = {}
+    for report in reports:
+        seen.update(report["seen"])
+    usage = {"wall_s": round(time.monotonic() - began, 1),
+             "agent_cpu_s": round(sum(r["cpu_s"] for r in reports), 1),
+             "load_average_1m": os.getloadavg()[0], "processes": len(agents)}  # fmt: skip
+    return {**_figures(written, seen, args), **usage}
+
+
+def _measured_run(
+    node: CassandraNode,
+    session: Any,  # noqa: ANN401 - driver session
+    args: argparse.Namespace,
+    table: str,
+    destinations: list[dict[str, object]],
+) -> dict[str, Any]:
+    if args.processes:
+        return _measured_in_processes(node, args, table, destinations)
+    run = table.removeprefix("t_")
+    seen: dict[str, dict[int, float]] = {}
+    agent = _timed_agent(_config(node, args, table, destinations), session, table, seen)
     agent.poll()  # tables created, what cdc_raw already holds read: not measured
     stop = threading.Event()
     loop = threading.Thread(
@@ -348,6 +452,9 @@ def main() -> None:
     parser.add_argument("--destinations", default=ALL_DESTINATIONS,
                         help="comma-separated: postgres, timescaledb, clickhouse")  # fmt: skip
     parser.add_argument("--own-node", action="store_true", help="start a Cassandra node")
+    parser.add_argument("--processes", action="store_true",
+                        help="each destination's agent in a process of its own "
+                        "(casscade run --destination)")  # fmt: skip
     parser.add_argument("--sync", choices=("batch", "periodic", "group"), default="periodic")
     parser.add_argument("--sync-period-ms", type=int, default=1000)
     parser.add_argument("--sync-group-window-ms", type=int, default=10)
@@ -382,6 +489,7 @@ def main() -> None:
         "batch_max_events": args.max_events,
         "runs": runs,
         "destinations": args.destinations,
+        "processes": args.processes,
         "across_runs": _across_runs(runs, args.destinations.split(",")),
     }
     suffix = f"-{sync['commitlog_sync']}" if args.own_node else ""
@@ -389,6 +497,8 @@ def main() -> None:
         suffix += f"-{args.rate}"
     if args.destinations != ALL_DESTINATIONS:
         suffix += "-" + args.destinations.replace(",", "-")
+    if args.processes:
+        suffix += "-processes"
     path = HERE / "results" / f"latency{suffix}.json"
     path.write_text(json.dumps(figures, indent=2), "utf-8")
     print(json.dumps(figures["across_runs"], indent=2))
