@@ -48,6 +48,7 @@ from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
+from casscade.engine.masking import Masking
 from casscade.engine.runtime import tune_collector
 from casscade.masking import KeyRing, Masker
 from casscade.source.registry import SchemaRegistry
@@ -155,7 +156,8 @@ def _catch_up(
     if config.masking.tables:
         keys = KeyRing.from_material({"k1": base64.b64decode(KEY)}, active_key="k1")
         masker = Masker(config.masking, keys)
-    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker)
+    registry = SchemaRegistry(lambda: read_schema_rows(session))
+    agent = Agent(config, registry, masking=Masking(masker))
     began = time.perf_counter()
     if profile is not None:
         profile.enable()

@@ -222,7 +222,9 @@ def _config(
 ) -> AgentConfig:
     return AgentConfig.model_validate(
         {"source": {"node_id": "bench-latency", "cdc_raw_dir": node.layout.cdc_raw_dir,
-                    "cleanup": "keep", "poll_interval_ms": args.poll_interval_ms},
+                    "cleanup": "keep", "poll_interval_ms": args.poll_interval_ms,
+                    # the destinations' locks with --processes (keep shares no progress)
+                    "state_dir": HERE / "results" / ".state"},
          "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
          "batch": {"max_events": args.max_events}, "http": {"enabled": False}}
     )  # fmt: skip

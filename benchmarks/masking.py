@@ -33,6 +33,7 @@ from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent
+from casscade.engine.masking import Masking
 from casscade.engine.runtime import tune_collector
 from casscade.masking import KeyRing, Masker
 from casscade.source.registry import SchemaRegistry
@@ -108,7 +109,7 @@ def _catch_up(session: Any, config: AgentConfig, start: Position | None) -> dict
         keys = KeyRing.from_material({"k1": base64.b64decode(KEY)}, active_key="k1")
         masker = Masker(config.masking, keys)
     return timed_catch_up(
-        Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker)
+        Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masking=Masking(masker))
     )
 
 

@@ -49,7 +49,9 @@ def _config(
 ) -> AgentConfig:
     return AgentConfig.model_validate(
         {"source": {"node_id": "bench", "cdc_raw_dir": stack.cassandra.layout.cdc_raw_dir,
-                    "cleanup": "keep", "poll_interval_ms": 20},
+                    "cleanup": "keep", "poll_interval_ms": 20,
+                    # the destinations' locks (cleanup: keep shares no progress)
+                    "state_dir": HERE / "results" / ".state"},
          "tables": [f"{KEYSPACE}.{table}"], "destinations": destinations,
          "batch": {"max_events": max_events}, "http": {"enabled": False}}
     )  # fmt: skip

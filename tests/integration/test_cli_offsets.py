@@ -15,6 +15,7 @@ import pytest
 from casscade.commitlog.position import Position
 from casscade.config.load import load_config
 from casscade.engine.agent import sink_for
+from casscade.engine.shared_positions import SharedPositions
 from casscade.sinks.base import Sink
 from casscade.stack.manager import Stack
 
@@ -36,8 +37,8 @@ def _free_port() -> int:
 
 def _config(tmp_path: Path, stack: Stack, node_id: str, *destinations: str) -> Path:
     pg = stack.settings.postgres
-    lines = [f"source: {{node_id: {node_id}, cdc_raw_dir: {tmp_path}}}", "tables: [ks.t]",
-             "destinations:"]  # fmt: skip
+    lines = [f"source: {{node_id: {node_id}, cdc_raw_dir: {tmp_path}, "
+             f"state_dir: {tmp_path / 'state'}}}", "tables: [ks.t]", "destinations:"]  # fmt: skip
     for entry in destinations:
         name, _, port = entry.partition(":")
         lines.append(f"  - {{type: postgres, name: {name}, host: {pg.host}, "
@@ -101,15 +102,19 @@ def test_offsets_show_then_reset_forgets_only_that_node(
 def test_offsets_reset_yes_skips_the_question(
     stack: Stack, tmp_path: Path, env: dict[str, str], sink: Sink
 ) -> None:
-    """--yes forgets the position without asking (nothing is read from stdin)."""
+    """--yes forgets the position without asking (nothing is read from stdin), and the
+    progress the destination shared with other agent processes of the node is deleted."""
     sink.apply([], node_id="node-a", position=Position(3, 30))
     config = _config(tmp_path, stack, "node-a", sink.name)
+    shared = SharedPositions(tmp_path / "state", "node-a")
+    shared.write(sink.name, Position(3, 30), [])
     result = _casscade("offsets", "reset", "--config", str(config), "--destination", sink.name,
                        "--yes", env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Forget the position" not in result.stdout
     assert "forgotten (was 3:30)" in result.stdout
     assert sink.position("node-a") is None
+    assert not shared.path(sink.name).exists()
 
 
 def test_offsets_reset_unknown_destination_exits_2(

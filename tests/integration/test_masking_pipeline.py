@@ -29,7 +29,7 @@ from prometheus_client import generate_latest
 
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent
-from casscade.engine.masking import masking_for
+from casscade.engine.masking import Masking, masking_for
 from casscade.observability import configure_logging, to_json
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
@@ -111,8 +111,8 @@ def _replicate(stack: Stack, session: Any, path: Path, env: dict[str, str]) -> s
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     configure_logging(json=True, level="debug", stream=stream)
-    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)), masker=masker,
-                  vault=vault)  # fmt: skip
+    agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)),
+                  masking=Masking(masker, vault))  # fmt: skip
     try:
         for _ in range(20):
             stats = agent.poll()

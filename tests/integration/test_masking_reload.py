@@ -26,7 +26,7 @@ import pytest
 
 from casscade.config.load import load_config
 from casscade.engine.agent import Agent, PollStats
-from casscade.engine.masking import masking_for
+from casscade.engine.masking import Masking, masking_for
 from casscade.masking import Masker, load_keys
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
@@ -158,7 +158,7 @@ def test_a_reload_masks_what_was_read_and_not_applied_with_the_new_rules(
         _create_table(session, table)
         _insert(session, table, range(5))
         agent = Agent(old, SchemaRegistry(lambda: read_schema_rows(session)),
-                      masker=masking_for(old, env)[0])  # fmt: skip
+                      masking=Masking(masking_for(old, env).masker))  # fmt: skip
         try:
             postgres = next(d for d in agent._destinations if d.config.type == "postgres")
             with monkeypatch.context() as patch:  # reads, never applies

@@ -34,9 +34,11 @@ def _completed(cdc_raw: Path, since: int) -> list[CdcSegment]:
     ]
 
 
-def test_two_processes_share_progress_before_a_segment_is_removed(
+def test_run_split_destinations_segment_removed_only_when_both_are_past_it(
     stack: Stack, tmp_path: Path
 ) -> None:
+    """Two `--once` processes, one destination each, replicate all rows; the first removes
+    nothing (the other has shared no progress), the second removes what both passed."""
     run = uuid.uuid4().hex[:8]
     table = f"s_{run}"
     pg = stack.settings.postgres
@@ -110,5 +112,5 @@ destinations:{destinations}
     refused = _casscade("run", "--config", str(config), "--once", "-d", "nope", env=env)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"error: --destination: no destination named nope; configured: {', '.join(names)}"
+        f"error: --destination: no destination named nope (configured: {', '.join(names)})"
     ], refused.stderr

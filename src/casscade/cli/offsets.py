@@ -19,6 +19,7 @@ from casscade.commitlog.position import Position
 from casscade.config.load import load_config
 from casscade.config.models import Destination
 from casscade.engine.agent import sink_for
+from casscade.engine.shared_positions import SharedPositions
 from casscade.errors import ConfigError, SinkError
 
 app = typer.Typer(
@@ -83,7 +84,8 @@ def reset(
     """Make one destination forget its position for the configured node.
 
     The agent's next run then re-reads cdc_raw, for that destination, from the oldest
-    segment still there (segments already deleted are not read again). Stop the agent
+    segment still there (segments already deleted are not read again); the progress it
+    shared with other processes of the node (source.state_dir) is deleted too. Stop the agent
     first: a running agent would commit the position it holds in memory again. Asks for
     confirmation unless --yes; exit code 1 when declined (nothing is changed) or when the
     destination cannot be reached, 2 for a name that is not a configured destination.
@@ -114,5 +116,8 @@ def reset(
             sink.forget_position(node_id)
     finally:
         sink.close()
+    # Processes that run other destinations (`run --destination`) must not go on trusting
+    # the progress it shared: it is behind that now.
+    SharedPositions(config.source.state_dir, node_id).forget(name)
     was = "none" if previous is None else str(previous)
     console.print(f"{name}: position for node {node_id} forgotten (was {was})", markup=False)

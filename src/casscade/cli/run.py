@@ -17,7 +17,8 @@ from rich.table import Table
 from casscade.config.load import check_config as validate_config
 from casscade.config.load import load_config
 from casscade.config.models import AgentConfig
-from casscade.engine.agent import Agent, run_elsewhere
+from casscade.engine.agent import Agent
+from casscade.engine.cleanup import run_elsewhere
 from casscade.engine.connectivity import check_destination
 from casscade.engine.masking import masking_for
 from casscade.engine.runtime import tune_collector
@@ -112,11 +113,10 @@ def run(
     token = resolve_token(config.http, os.environ)
     tracing = Tracing.from_config(config.tracing, node_id=config.source.node_id)
     telemetry = Telemetry.create(config.source.node_id, http=config.http, tracing=tracing)
-    masker, vault = masking_for(config, os.environ)
+    masking = masking_for(config, os.environ)
     cluster, session = cassandra_session(config)
     registry = SchemaRegistry(lambda: read_schema_rows(session))  # type: ignore[arg-type]
-    agent = Agent(config, registry, telemetry=telemetry, masker=masker, vault=vault,
-                  only=destinations)  # fmt: skip
+    agent = Agent(config, registry, telemetry=telemetry, masking=masking, only=destinations)
     tune_collector()
     server = None
     if config.http.enabled and not once:
@@ -138,8 +138,8 @@ def run(
         if server is not None:
             server.close()
         agent.close()
-        if vault is not None:
-            vault.close()
+        if masking.vault is not None:
+            masking.vault.close()
         telemetry.close()
         cluster.shutdown()  # type: ignore[attr-defined]
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import random
-import shutil
 import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 import structlog
@@ -34,8 +32,9 @@ from casscade.config.models import (
     Destination,
     TimescaleDestination,
 )
+from casscade.engine.cleanup import Cleanup
 from casscade.engine.deadletters import DeadLetterStore
-from casscade.engine.shared_positions import Progress, SharedPositions
+from casscade.engine.masking import Masking
 from casscade.errors import (
     CasscadeError,
     ConfigError,
@@ -60,7 +59,6 @@ from casscade.sinks.clickhouse.sink import ClickHouseSink
 from casscade.sinks.postgres.changelog import PostgresChangelogSink
 from casscade.sinks.postgres.sink import PostgresSink
 from casscade.sinks.postgres.timescale import Timescale
-from casscade.source.cdc_raw import bytes_used, list_segments, read_segment
 from casscade.source.registry import SchemaRegistry
 from casscade.source.shared import Latest
 from casscade.source.tailer import CdcTailer, SegmentFinished
@@ -72,9 +70,6 @@ END_OF_SEGMENT = 1 << 62
 # so that agents on many nodes do not retry in step.
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
-# How often cdc_raw's size is summed for the usage gauge (a stat per segment) when nothing
-# was removed: the clean-up runs at every poll interval, the gauge needs no more than this.
-USAGE_EVERY_S = 1.0
 
 
 class CorruptLogError(CasscadeError):
@@ -88,14 +83,7 @@ class CorruptLogError(CasscadeError):
         return f"corrupt commit log: {self.record.error}"
 
 
-class _Masking(NamedTuple):
-    """A rule set and the vault of its tokens: replaced together on a reload."""
-
-    masker: Masker | None
-    vault: TokenVault | None
-
-
-_NO_MASKING = _Masking(None, None)
+_NO_MASKING = Masking()
 
 
 @dataclass(slots=True)
@@ -110,7 +98,7 @@ class _Destination:
     last: Position | None = None  # the newest entry read for it (not yet committed)
     pending: list[ChangeEvent] = field(default_factory=list)
     tokens: VaultEntries = field(default_factory=VaultEntries)  # of the pending events
-    masking: _Masking = _NO_MASKING  # the rules (and vault) of its pending events and tables
+    masking: Masking = _NO_MASKING  # the rules (and vault) of its pending events and tables
     finished: set[int] = field(default_factory=set)  # segments it committed entirely
     failures: int = 0
     retry_at: float = 0.0
@@ -128,7 +116,7 @@ class _Mapped(NamedTuple):
     """A mutation's events as one destination mapped them, for the others to share."""
 
     mutation: Mutation  # the decoded record they came from (the registry shares it)
-    masking: _Masking  # the rules that masked them
+    masking: Masking  # the rules that masked them
     tables: frozenset[str]  # the tables they were mapped for (others' updates were left out)
     events: list[ChangeEvent]
     tokens: VaultEntries | None  # what tokenizing them left for the vault
@@ -168,26 +156,6 @@ def sink_for(config: Destination) -> Sink:
     )
 
 
-def run_elsewhere(config: AgentConfig, only: Collection[str] | None) -> list[str]:
-    """The configured destinations not in `only` (run by other processes; none when `only`
-    is None: this process runs them all).
-
-    Raises:
-        ConfigError: `only` names a destination that is not configured, or is empty.
-    """
-    names = [d.name for d in config.destinations]
-    if only is None:
-        return []
-    unknown = sorted(set(only) - set(names))
-    if unknown or not only:
-        raise ConfigError(
-            "--destination",
-            f"no destination named {', '.join(unknown) or '(none given)'}; "
-            f"configured: {', '.join(names)}",
-        )
-    return [name for name in names if name not in only]
-
-
 class Agent:
     """One node's agent."""
 
@@ -198,8 +166,7 @@ class Agent:
         *,
         clock: Callable[[], float] = time.monotonic,
         telemetry: Telemetry | None = None,
-        masker: Masker | None = None,
-        vault: TokenVault | None = None,
+        masking: Masking = _NO_MASKING,
         only: Collection[str] | None = None,
     ) -> None:
         """Args:
@@ -207,21 +174,22 @@ class Agent:
         registry: the node's schema.
         clock: monotonic seconds (retry timing, schema reads).
         telemetry: where metrics, status and spans go (a private one when None).
-        masker: masks classified columns before events leave (required when
-            `config.masking` has rules; casscade.masking.load_keys gives its keys).
-        vault: the token vault (required when a rule tokenizes).
+        masking: the masker, which masks classified columns before events leave (required
+            when `config.masking` has rules), and the token vault (required when a rule
+            tokenizes); `casscade.engine.masking.masking_for` gives both.
         only: run these destinations only (`casscade run --destination`); other processes
             run the rest. Progress is then shared through `source.state_dir`, and a segment
-            is removed only when every configured destination is done with it.
+            is removed only when every destination is done with it (engine/cleanup.py).
 
         Raises:
             ConfigError: `only` names a destination that is not configured, or none.
+            DestinationClaimedError: another process runs one of `only` already.
         """
-        if config.masking.tables and masker is None:
+        if config.masking.tables and masking.masker is None:
             raise ConfigError("masking", "masking rules are configured but no masker was given")
-        if config.masking.tokenizes and vault is None:
+        if config.masking.tokenizes and masking.vault is None:
             raise ConfigError("masking.vault", "a rule tokenizes but no token vault was given")
-        self._masking = _Masking(masker, vault)
+        self._masking = masking
         self._ready_vault: TokenVault | None = None  # the vault whose tables were ensured
         self._vault_lock = threading.Lock()
         self.config = config
@@ -230,38 +198,26 @@ class Agent:
         self.telemetry = telemetry or Telemetry.create(config.source.node_id, http=config.http)
         # Destinations with the same tables share one set object (and so mapped events).
         table_sets: dict[frozenset[str], frozenset[str]] = {}
-        # The configured destinations another process runs, and where progress is shared.
-        self._elsewhere = run_elsewhere(config, only)
-        self._shared = (
-            None
-            if only is None
-            else SharedPositions(config.source.state_dir, config.source.node_id)
-        )
-        if self._shared is not None:
-            try:
-                for name in sorted(set(only or ())):
-                    self._shared.claim(name)
-            except OSError as exc:
-                self._shared.release()
-                raise ConfigError("source.state_dir", f"cannot lock in it: {exc}") from exc
-            except CasscadeError:
-                self._shared.release()
-                raise
+        # Removing segments (with `only`: the locks, and progress shared with the others).
+        self._cleanup = Cleanup(config, self.telemetry, clock, only)
         self._destinations = []
-        for d in config.destinations:
-            if only is not None and d.name not in only:
-                continue
-            tables = frozenset(config.tables_for(d))
-            tables = table_sets.setdefault(tables, tables)
-            self._destinations.append(_Destination(d, sink_for(d), tables))
-        for destination in self._destinations:
-            destination.masking = self._masking
-            destination.telemetry = self.telemetry.destination(
-                destination.name, destination.config.type, sorted(destination.tables)
-            )
-        self.dead_letters = DeadLetterStore(config.dead_letters.directory)
+        try:
+            for d in config.destinations:
+                if only is not None and d.name not in only:
+                    continue
+                tables = frozenset(config.tables_for(d))
+                tables = table_sets.setdefault(tables, tables)
+                self._destinations.append(_Destination(d, sink_for(d), tables))
+            for destination in self._destinations:
+                destination.masking = self._masking
+                destination.telemetry = self.telemetry.destination(
+                    destination.name, destination.config.type, sorted(destination.tables)
+                )
+            self.dead_letters = DeadLetterStore(config.dead_letters.directory)
+        except BaseException:
+            self.close()  # the sinks made so far, and the locks
+            raise
         self._schema_read_at = float("-inf")
-        self._usage_read_at = float("-inf")
         # The events of recent mutations, for destinations in step (the registry keeps their
         # decoded entries likewise): each mutation is mapped once, not once per destination.
         # With one destination there is nobody to share with.
@@ -272,8 +228,7 @@ class Agent:
     def close(self) -> None:
         for destination in self._destinations:
             destination.sink.close()
-        if self._shared is not None:
-            self._shared.release()
+        self._cleanup.release()
 
     @property
     def shared_mappings(self) -> int:
@@ -427,7 +382,14 @@ class Agent:
             self._rewind(destination)
             return
         if self._flush(destination, stats):  # everything read is committed: so are they
-            destination.finished.update(finished)
+            position = destination.position
+            # Those before the committed position's segment are done by the position; a new
+            # set (not pruned in place) for the clean-up, which reads it from another thread.
+            destination.finished = {
+                s
+                for s in (*destination.finished, *finished)
+                if position is None or s >= position.segment_id
+            }
         _telemetry(destination).backlog(len(destination.pending))
 
     def _ensure_tables(self, destination: _Destination) -> None:
@@ -637,53 +599,8 @@ class Agent:
                           attempts=letter.attempts, error=exc.problem)  # fmt: skip
 
     def _clean_up(self) -> int:
-        """Remove COMPLETED segments that every destination has committed past; report how
-        full cdc_raw is (after a removal, else at most every `USAGE_EVERY_S`)."""
-        mode = self.config.source.cleanup
-        cdc_raw = self.config.source.cdc_raw_dir
-        removed = 0
-        elsewhere = self._share_progress() if mode != "keep" else []
-        for listed in list_segments(cdc_raw) if mode != "keep" else ():
-            # Which segments every destination is done with is known here; only those
-            # indexes are read (a backlog holds hundreds of segments).
-            if not all(_done_with(d, listed.segment_id) for d in self._destinations):
-                continue
-            if not all(p is not None and p.done_with(listed.segment_id) for p in elsewhere):
-                continue  # another process's destination is not done with it (or unknown)
-            segment = read_segment(listed)
-            if segment is None or segment.index is None or not segment.index.completed:
-                continue
-            for path in (segment.path, segment.index_path):
-                self._dispose(path, mode)
-            removed += 1
-            log.info("segment_removed", segment=segment.segment_id, mode=mode)
-        now = self._clock()
-        if removed or now - self._usage_read_at >= USAGE_EVERY_S:
-            self._usage_read_at = now
-            used = bytes_used(cdc_raw)
-            self.telemetry.cdc_raw_usage(used, self.config.source.cdc_total_space_mb << 20)
-        return removed
-
-    def _share_progress(self) -> list[Progress | None]:
-        """Record this process's destinations' progress for the others (when destinations
-        are split between processes), and read theirs (None: nothing to trust)."""
-        shared = self._shared
-        if shared is None:
-            return []
-        for d in self._destinations:
-            try:
-                shared.write(d.name, d.position, frozenset(d.finished))
-            except OSError as exc:  # the others keep segments longer meanwhile, nothing lost
-                log.warning("progress_not_shared", destination=d.name,
-                            file=str(shared.path(d.name)), error=str(exc))  # fmt: skip
-        return [shared.read(name) for name in self._elsewhere]
-
-    def _dispose(self, path: Path, mode: str) -> None:
-        archive = self.config.source.archive_dir
-        if mode == "archive" and archive is not None:
-            shutil.move(str(path), archive / path.name)
-        else:
-            path.unlink(missing_ok=True)
+        """Remove the segments every destination is done with; measure cdc_raw."""
+        return self._cleanup.run(self._destinations)
 
     def reload_masking(self, masker: Masker | None, vault: TokenVault | None) -> None:
         """Mask with new rules from now on (no restart, nothing rewritten).
@@ -702,7 +619,7 @@ class Agent:
             raise ConfigError("masking.vault", "a rule tokenizes but no token vault was given")
         old = self._masking
         with self._vault_lock:  # not while a destination stores tokens in the old vault
-            self._masking = _Masking(masker, vault)
+            self._masking = Masking(masker, vault)
             if old.vault is not None and old.vault is not vault:
                 old.vault.close()
         log.info("masking_rules_reloaded",
@@ -801,12 +718,3 @@ def _telemetry(destination: _Destination) -> DestinationTelemetry:
 def _advance(destination: _Destination, position: Position) -> None:
     if destination.last is None or position > destination.last:
         destination.last = position
-
-
-def _done_with(destination: _Destination, segment_id: int) -> bool:
-    """Whether the destination has committed every entry of the segment."""
-    if segment_id in destination.finished:
-        return True
-    # Committed beyond it before this process started (the reader never visits it again).
-    position = destination.position
-    return position is not None and position.segment_id > segment_id

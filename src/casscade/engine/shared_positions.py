@@ -2,18 +2,21 @@
 
 `casscade run --destination NAME` runs part of the configured destinations, so that each
 process has an interpreter of its own (docs/operations.md, "One process per destination").
-A segment may be removed from cdc_raw only once every configured destination is done with
-it, and a process knows only its own: each writes, after its commits, a small JSON file per
-destination it runs (`<state_dir>/<node_id>/<destination>.json`), and reads the others' before
-removing anything. A file that is missing, unreadable or for another node counts as "not done
-with anything": the segment stays, and cdc_raw usage shows it.
+A segment may be removed from cdc_raw only once every destination is done with it, and a
+process knows only its own: at each clean-up it writes, for every destination it runs, a
+small JSON file (`<state_dir>/<node_id>/<destination>.json`) with what that destination has
+committed, and it reads every other file there before removing anything. A destination whose
+file is missing, unreadable or of another node or format counts as "not done with anything":
+the segment stays, and cdc_raw usage shows it.
 
-Files are replaced whole (written beside, then renamed), so a reader sees the old one or the
-new one. A file can only lag behind its destination's real position, which keeps segments
-longer, never shorter.
+Every outcome of a crash is on the safe side: a file is written to a temporary file, fsynced
+and renamed over the old one (then the directory is fsynced), so a reader finds the old file,
+the new one or none. A file lags behind its destination's real position, which keeps segments
+longer, never shorter, except after the destination was moved back (`casscade offsets reset`,
+which deletes its file, or a restored database: delete the file then, docs/operations.md).
 
 Each process also holds a lock (`<destination>.lock`, flock) on every destination it runs, so
-that a second process started for the same destination by mistake stops at once.
+that a second process started for the same destination stops at once.
 """
 
 from __future__ import annotations
@@ -30,21 +33,29 @@ from typing import IO
 from casscade.commitlog.position import Position
 from casscade.errors import CasscadeError
 
+FORMAT_VERSION = 1
+# Destination and node names become file names: anything but these characters is escaped.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
 
 class DestinationClaimedError(CasscadeError):
-    """Another process of this node runs the destination already."""
+    """Another process of this node runs the destination already.
+
+    Attributes:
+        destination: the destination.
+        lock: the lock file the other process holds.
+    """
 
     def __init__(self, destination: str, lock: Path) -> None:
         self.destination = destination
         self.lock = lock
-        super().__init__(
-            f"destination {destination} is run by another casscade process of this node "
-            f"already (it holds {lock})"
+        super().__init__(destination, lock)
+
+    def __str__(self) -> str:
+        return (
+            f"destination {self.destination} is run by another casscade process of this node "
+            f"already (it holds {self.lock})"
         )
-
-
-# Destination names become file names: anything but these characters is escaped.
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +79,17 @@ class Progress:
 
 
 class SharedPositions:
-    """The progress files of one node's destinations, in `directory/<node_id>/`."""
+    """The progress and lock files of one node's destinations, in `directory/<node_id>/`."""
 
     def __init__(self, directory: Path, node_id: str) -> None:
         self.node_id = node_id
         self.directory = directory / _file_name(node_id)
         self._written: dict[str, Progress] = {}
         self._locks: list[IO[str]] = []
+
+    def path(self, destination: str) -> Path:
+        """The progress file of `destination`."""
+        return self.directory / f"{_file_name(destination)}.json"
 
     def claim(self, destination: str) -> None:
         """Hold the destination's lock until `release` (or this process ends).
@@ -99,10 +114,6 @@ class SharedPositions:
             handle.close()  # closing the file releases its flock
         self._locks.clear()
 
-    def path(self, destination: str) -> Path:
-        """The file of `destination`."""
-        return self.directory / f"{_file_name(destination)}.json"
-
     def write(self, destination: str, position: Position | None, finished: Iterable[int]) -> None:
         """Record the destination's progress (nothing is written when it did not change).
 
@@ -115,6 +126,7 @@ class SharedPositions:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         body = {
+            "version": FORMAT_VERSION,
             "node_id": self.node_id,
             "destination": destination,
             "position": None if position is None else [position.segment_id, position.offset],
@@ -122,25 +134,61 @@ class SharedPositions:
         }
         target = self.path(destination)
         fresh = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        fresh.write_text(json.dumps(body), encoding="utf-8")
+        with fresh.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(body))
+            out.flush()
+            os.fsync(out.fileno())
         fresh.replace(target)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
         self._written[destination] = progress
+
+    def forget(self, destination: str) -> bool:
+        """Delete the destination's progress file (its position was moved back); whether
+        there was one."""
+        self._written.pop(destination, None)
+        try:
+            self.path(destination).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def read(self, destination: str) -> Progress | None:
         """The destination's recorded progress; None when there is none to trust."""
+        found = _parse(self.path(destination), self.node_id)
+        return None if found is None or found[0] != destination else found[1]
+
+    def read_all(self) -> dict[Path, tuple[str, Progress] | None]:
+        """Every progress file here: its destination and progress, or None when it cannot
+        be trusted (which still holds segments back)."""
         try:
-            body = json.loads(self.path(destination).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(body, dict) or body.get("node_id") != self.node_id:
-            return None
-        try:
-            raw = body["position"]
-            position = None if raw is None else Position(int(raw[0]), int(raw[1]))
-            finished = frozenset(int(s) for s in body["finished"])
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
-        return Progress(position, finished)
+            paths = sorted(self.directory.glob("*.json"))
+        except OSError:
+            return {}
+        return {path: _parse(path, self.node_id) for path in paths}
+
+
+def _parse(path: Path, node_id: str) -> tuple[str, Progress] | None:
+    """A progress file's destination and progress; None when missing or not trusted."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if body.get("version") != FORMAT_VERSION or body.get("node_id") != node_id:
+        return None
+    try:
+        raw = body["position"]
+        position = None if raw is None else Position(int(raw[0]), int(raw[1]))
+        finished = frozenset(int(s) for s in body["finished"])
+        destination = str(body["destination"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return destination, Progress(position, finished)
 
 
 def _file_name(name: str) -> str:

@@ -42,7 +42,7 @@ _MAX_HEADER_BYTES = 18 + 65535
 INDEX_WAIT_WARN_SECONDS = 30.0
 _INDEX_WARN_EVERY = 300.0
 
-log = structlog.get_logger("casscade.tailer")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -53,6 +53,14 @@ class _Progress:
     resume_file_offset: int | None = None
     last_position: int = 0
     finished: bool = False
+
+
+def _removed_unread(segment_id: int) -> None:
+    """A segment this reader had not read to its end is gone: never by casscade's clean-up
+    (it waits for every destination), so by hand or by another tool. Its remaining entries
+    are lost to this reader; say so."""
+    log.error("segment_removed_unread", segment=segment_id,
+              detail="removed from cdc_raw before this destination read all of it")  # fmt: skip
 
 
 def _has_index(segment: CdcSegment | None) -> bool:
@@ -108,6 +116,10 @@ class CdcTailer:
                 reads[place] = read_segment(listed[place])
             return reads[place]
 
+        listed_ids = {name.segment_id for name in listed}
+        for gone in [s for s in self._progress if s not in listed_ids]:
+            if not self._progress.pop(gone).finished:
+                _removed_unread(gone)
         for place, name in enumerate(listed):
             if self.start is not None and name.segment_id < self.start.segment_id:
                 continue  # committed already: not even read
@@ -116,6 +128,9 @@ class CdcTailer:
                 continue
             segment = read(place)
             if segment is None:
+                if progress is not None:
+                    del self._progress[name.segment_id]
+                    _removed_unread(name.segment_id)
                 continue  # deleted meanwhile
             if segment.index is None and not segment.index_unreadable:
                 # No index: no CDC data synced into it so far. If a later segment has one,

@@ -25,6 +25,7 @@ from casscade.commitlog.records import (
 from casscade.commitlog.schema import SchemaRows
 from casscade.config.models import AgentConfig
 from casscade.engine.agent import Agent, PollStats
+from casscade.engine.masking import Masking
 from casscade.errors import ConfigError, PermanentSinkError
 from casscade.events.model import ChangeEvent
 from casscade.masking.entries import VaultEntry
@@ -104,8 +105,8 @@ def _agent(
     }  # fmt: skip
     vault = FakeVault()
     registry = SchemaRegistry(lambda: ROWS)
-    agent = Agent(AgentConfig.model_validate(data), registry,
-                  masker=Masker(masking, ring()), vault=vault)  # type: ignore[arg-type]  # fmt: skip
+    masks = Masking(Masker(masking, ring()), vault)  # type: ignore[arg-type]
+    agent = Agent(AgentConfig.model_validate(data), registry, masking=masks)
     sinks: dict[str, FakeSink] = {}
     for destination in agent._destinations:
         destination.sink = sinks.setdefault(destination.name, FakeSink(vault))  # type: ignore[assignment]

@@ -11,15 +11,19 @@ and is skipped. The segment here is one recorded from the real Cassandra
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
+import casscade.source.tailer as tailer_module
 from casscade.commitlog.mutation import Mutation
 from casscade.commitlog.schema import rows_from_json
+from casscade.source.cdc_raw import CdcSegment, SegmentFile, read_segment
 from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import sources_in
 from casscade.source.tailer import (
@@ -117,7 +121,9 @@ def test_an_index_that_stays_unreadable_is_logged_by_name(tmp_path: Path) -> Non
     assert len(_mutations(records)) > 0
 
 
-def test_segments_before_the_start_are_not_read(tmp_path: Path) -> None:
+def test_segments_before_the_start_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A destination's committed position is past them: the tailer does not read their
     indexes (a backlog holds hundreds), so one being rewritten does not hold it back."""
     cdc_raw, earlier_index = _cdc_raw(tmp_path)
@@ -126,6 +132,60 @@ def test_segments_before_the_start_are_not_read(tmp_path: Path) -> None:
     start = next(r for r in recorded if isinstance(r, Mutation)).position
     tailer = _tailer(cdc_raw)
     tailer.start = start
+    read: list[int] = []
+
+    def spy(listed: SegmentFile) -> CdcSegment | None:
+        read.append(listed.segment_id)
+        return read_segment(listed)
+
+    monkeypatch.setattr(tailer_module, "read_segment", spy)
     records = list(tailer.poll())
     assert _mutations(records) == [m for m in _mutations(recorded) if m.position > start]
     assert len(_mutations(records)) > 0
+    assert read == [SEGMENT_ID]
+
+
+def test_an_index_written_while_the_later_ones_are_read_is_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment without an index when first read, whose index Cassandra writes before the
+    next segment's, is read again after the next one's and its entries come first: skipping
+    it would lose them."""
+    cdc_raw = tmp_path / "cdc_raw"
+    cdc_raw.mkdir()
+    shutil.copy(FIXTURE / f"CommitLog-7-{SEGMENT_ID}.log", cdc_raw)
+    (cdc_raw / f"CommitLog-7-{SEGMENT_ID + 1}.log").write_bytes(b"")
+    (cdc_raw / f"CommitLog-7-{SEGMENT_ID + 1}_cdc.idx").write_text("0\n")
+
+    def cassandra_meanwhile(listed: SegmentFile) -> CdcSegment | None:
+        if listed.segment_id == SEGMENT_ID + 1:  # its index exists: the earlier one's does
+            index = f"CommitLog-7-{SEGMENT_ID}_cdc.idx"
+            shutil.copy(FIXTURE / index, cdc_raw / index)
+        return read_segment(listed)
+
+    monkeypatch.setattr(tailer_module, "read_segment", cassandra_meanwhile)
+    records = list(_tailer(cdc_raw).poll())
+    recorded = list(_tailer(FIXTURE).poll())
+    assert _mutations(records) == _mutations(recorded)
+    assert len(_mutations(records)) > 0
+
+
+def test_a_segment_removed_before_it_was_read_to_its_end_is_logged(tmp_path: Path) -> None:
+    """Removed by hand while live (casscade's clean-up waits for every destination): the
+    entries this reader never got are named in an error, not passed over in silence."""
+    cdc_raw = tmp_path / "cdc_raw"
+    cdc_raw.mkdir()
+    segment = cdc_raw / f"CommitLog-7-{SEGMENT_ID}.log"
+    shutil.copy(FIXTURE / segment.name, segment)
+    durable = (FIXTURE / f"CommitLog-7-{SEGMENT_ID}_cdc.idx").read_text().splitlines()[0]
+    (cdc_raw / f"CommitLog-7-{SEGMENT_ID}_cdc.idx").write_text(durable + "\n")  # live
+    (tmp_path / "commitlog").mkdir()
+    os.link(segment, tmp_path / "commitlog" / segment.name)  # Cassandra's own link
+    tailer = _tailer(cdc_raw)
+    assert len(_mutations(list(tailer.poll()))) > 0
+    segment.unlink()
+    with capture_logs() as logs:
+        assert list(tailer.poll()) == []
+    assert [(line["event"], line["segment"]) for line in logs] == [
+        ("segment_removed_unread", SEGMENT_ID)
+    ]
