@@ -54,7 +54,7 @@ import casscade.engine.agent as agent_module
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
 from casscade.commitlog.position import Position
-from casscade.config.models import AgentConfig, Destination
+from casscade.config.models import AgentConfig, BatchConfig, Destination
 from casscade.engine.agent import Agent
 from casscade.engine.runtime import tune_collector
 from casscade.events.model import ChangeEvent
@@ -450,7 +450,9 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--poll-interval-ms", type=int, default=200)
-    parser.add_argument("--max-events", type=int, default=2000, help="batch.max_events")
+    parser.add_argument(
+        "--max-events", type=int, default=BatchConfig().max_events, help="batch.max_events"
+    )
     parser.add_argument("--destinations", default=ALL_DESTINATIONS,
                         help="comma-separated: postgres, timescaledb, clickhouse")  # fmt: skip
     parser.add_argument("--own-node", action="store_true", help="start a Cassandra node")

@@ -34,7 +34,7 @@ from together import _SERVERS, _applied, _cpu_seconds_of
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
-from casscade.config.models import AgentConfig
+from casscade.config.models import AgentConfig, BatchConfig
 from casscade.engine.agent import Agent
 from casscade.engine.runtime import tune_collector
 from casscade.source.registry import SchemaRegistry
@@ -105,7 +105,9 @@ def _worker(  # noqa: PLR0917 - one process's inputs
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--max-events", type=int, default=2000, help="batch.max_events")
+    parser.add_argument(
+        "--max-events", type=int, default=BatchConfig().max_events, help="batch.max_events"
+    )
     args = parser.parse_args()
     stack = Stack(build_settings(Path(".stack")))
     stack.up()

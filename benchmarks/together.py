@@ -1,14 +1,18 @@
 """Catch-up into several destinations at once, each in its own thread (as `casscade run`).
 
     .venv/bin/python benchmarks/together.py [--rows 20000] [--with-timescaledb]
+        [--only postgres|clickhouse] [--max-events N]
 
 Writes `--rows` changes into a 10-column CDC table of the local stack's Cassandra, then runs
 the agent's threaded loop with PostgreSQL and ClickHouse (and TimescaleDB if asked) from empty
 destinations until every one has applied every change, timed from when every destination was
 reached (connections, tables and positions take `connect_seconds` before). Prints and writes to
 benchmarks/results/together.json the time until each destination had everything and its
-changes per second; issue #4's goal is 20,000 changes/s into PostgreSQL and ClickHouse at
-once. Not a test: nothing fails on timing.
+changes per second, and the CPU the agent's process (chDB's engine included), PostgreSQL and
+Cassandra used meanwhile; issue #4's goal is 20,000 changes/s into PostgreSQL and ClickHouse
+at once (benchmarks/processes.py runs each in a process of its own). `--only` runs one of the
+two, `--max-events` sets `batch.max_events` (the configuration's default otherwise). What the
+run made is dropped at the end. Not a test: nothing fails on timing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_rows
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
-from casscade.config.models import AgentConfig
+from casscade.config.models import AgentConfig, BatchConfig
 from casscade.engine.agent import Agent
 from casscade.engine.runtime import tune_collector
 from casscade.source.registry import SchemaRegistry
@@ -87,7 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--with-timescaledb", action="store_true")
-    parser.add_argument("--max-events", type=int, default=2000, help="batch.max_events")
+    parser.add_argument(
+        "--max-events", type=int, default=BatchConfig().max_events, help="batch.max_events"
+    )
     parser.add_argument(
         "--only", choices=("postgres", "clickhouse"), help="one of the two, for comparison"
     )

@@ -215,7 +215,12 @@ class BatchConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_events: int = Field(default=2000, ge=1)
+    max_events: int = Field(
+        default=5000,
+        ge=1,
+        description="Events per destination transaction at most. A batch also ends with each "
+        "poll, so this matters when catching up: larger batches apply more changes a second.",
+    )
 
 
 class DeadLetterConfig(BaseModel):

@@ -24,7 +24,7 @@ from casscade.observability._lag import US_PER_S, LagTracker
 from casscade.observability.batch import BatchSummary
 from casscade.observability.kinds import ErrorKind
 
-# Batches are cut at BatchConfig.max_events (default 2,000): buckets around that.
+# Batches are cut at BatchConfig.max_events (default 5,000): buckets around that.
 BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000)
 # One apply is a COPY plus a merge statement: milliseconds to tens of seconds.
 APPLY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
