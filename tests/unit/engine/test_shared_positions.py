@@ -62,7 +62,8 @@ def test_shared_positions_untrusted_file_reads_as_nothing(tmp_path: Path, body: 
     shared.path("pg").parent.mkdir(parents=True)
     shared.path("pg").write_text(body, encoding="utf-8")
     assert shared.read("pg") is None
-    assert shared.read_all() == {shared.path("pg"): None} or "ch" in body
+    if '"ch"' not in body:  # a file naming another destination counts as that one's
+        assert shared.read_all() == {shared.path("pg"): None}
 
 
 def test_shared_positions_odd_names_stay_one_file_name_each(tmp_path: Path) -> None:
