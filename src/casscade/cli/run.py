@@ -75,11 +75,17 @@ def run(
         None,
         "--destination",
         "-d",
+        metavar="NAME",
         help="Run only this destination (repeat for more); other processes run the rest, "
         "sharing progress in source.state_dir (docs/operations.md).",
     ),
     http_port: int | None = typer.Option(
-        None, "--http-port", min=0, max=65535, help="Serve HTTP on this port, not http.port."
+        None,
+        "--http-port",
+        min=0,
+        max=65535,
+        metavar="PORT",
+        help="Serve HTTP on this port, not http.port.",
     ),
 ) -> None:
     """Run the agent: tail cdc_raw and keep every destination equal to Cassandra.
