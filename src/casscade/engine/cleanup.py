@@ -146,9 +146,10 @@ class Cleanup:
             segment = read_segment(listed)
             if segment is None or segment.index is None or not segment.index.completed:
                 continue
-            if not self._dispose(segment.path, mode):
+            taken = self._dispose(segment.path, mode)
+            self._dispose(segment.index_path, mode)  # also when the log went first
+            if not taken:
                 continue  # another process of this node removed it first
-            self._dispose(segment.index_path, mode)
             removed += 1
             log.info("segment_removed", segment=segment.segment_id, mode=mode)
         now = self._clock()

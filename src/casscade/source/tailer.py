@@ -30,7 +30,13 @@ from casscade.commitlog.sections import (
     StopReason,
     iter_entries,
 )
-from casscade.source.cdc_raw import CdcSegment, list_segments, read_index_again, read_segment
+from casscade.source.cdc_raw import (
+    CdcSegment,
+    SegmentFile,
+    list_segments,
+    read_index_again,
+    read_segment,
+)
 from casscade.source.registry import SchemaRegistry
 from casscade.source.segments import DECOMPRESSORS
 
@@ -63,9 +69,26 @@ def _removed_unread(segment_id: int) -> None:
               detail="removed from cdc_raw before this destination read all of it")  # fmt: skip
 
 
-def _has_index(segment: CdcSegment | None) -> bool:
-    """Whether the segment has an index file (one being rewritten counts)."""
-    return segment is not None and (segment.index is not None or segment.index_unreadable)
+class _Listing:
+    """One poll's listing of cdc_raw: each segment's file and index read once, when needed."""
+
+    def __init__(self, names: list[SegmentFile]) -> None:
+        self.names = names
+        self._reads: dict[int, CdcSegment | None] = {}
+
+    def read(self, place: int) -> CdcSegment | None:
+        """The segment at `place` with its index (read at the first call); None if gone."""
+        if place not in self._reads:
+            self._reads[place] = read_segment(self.names[place])
+        return self._reads[place]
+
+    def later_has_index(self, place: int) -> bool:
+        """Whether a segment after `place` has an index file (one being rewritten counts)."""
+        for later in range(place + 1, len(self.names)):
+            segment = self.read(later)
+            if segment is not None and (segment.index is not None or segment.index_unreadable):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,25 +131,18 @@ class CdcTailer:
     def poll(self) -> Iterator[TailRecord]:
         """Yield what became durable since the last poll, oldest segment first."""
         held: Path | None = None
-        listed = list_segments(self.cdc_raw)
-        reads: dict[int, CdcSegment | None] = {}  # this poll's reads, by place in `listed`
-
-        def read(place: int) -> CdcSegment | None:
-            if place not in reads:
-                reads[place] = read_segment(listed[place])
-            return reads[place]
-
-        listed_ids = {name.segment_id for name in listed}
+        listing = _Listing(list_segments(self.cdc_raw))
+        listed_ids = {name.segment_id for name in listing.names}
         for gone in [s for s in self._progress if s not in listed_ids]:
             if not self._progress.pop(gone).finished:
                 _removed_unread(gone)
-        for place, name in enumerate(listed):
+        for place, name in enumerate(listing.names):
             if self.start is not None and name.segment_id < self.start.segment_id:
                 continue  # committed already: not even read
             progress = self._progress.get(name.segment_id)
             if progress is not None and progress.finished:
                 continue
-            segment = read(place)
+            segment = listing.read(place)
             if segment is None:
                 if progress is not None:
                     del self._progress[name.segment_id]
@@ -136,7 +152,7 @@ class CdcTailer:
                 # No index: no CDC data synced into it so far. If a later segment has one,
                 # this one is no longer written and never will hold CDC data; otherwise it
                 # is the active (or spare) segment and nothing after it has data either.
-                if not any(_has_index(read(later)) for later in range(place + 1, len(listed))):
+                if not listing.later_has_index(place):
                     break
                 # Read it again now that a later one's was read: Cassandra writes a
                 # segment's first index before the next segment's, so one that did not exist
