@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
-import json
 import platform
 import uuid
 from pathlib import Path
@@ -26,6 +25,7 @@ from pipeline import (  # where a catch-up starts, as in pipeline.py
     durable_end,
     start_at,
     timed_catch_up,
+    write_results,
 )
 
 from casscade._native import is_compiled
@@ -151,9 +151,7 @@ def main() -> None:
         "best_events_per_s": best,
         "overhead_percent": round(100 * (1 - best["masked"] / best["plain"]), 1),
     }
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "masking.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results("masking", figures)
 
 
 if __name__ == "__main__":

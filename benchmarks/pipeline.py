@@ -69,6 +69,13 @@ def write_rows(session: Any, table: str, rows: int) -> float:  # noqa: ANN401 - 
     return rows / (time.perf_counter() - began)
 
 
+def write_results(name: str, figures: dict[str, Any]) -> None:
+    """Print the figures and write them to benchmarks/results/<name>.json."""
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(figures, indent=2), "utf-8")
+    print(json.dumps(figures, indent=2))
+
+
 def durable_end(cdc_raw: Path) -> Position | None:
     """Where cdc_raw's durable data ends now (the newest segment with an index)."""
     ends = [
@@ -233,9 +240,7 @@ def main() -> None:
         finally:
             drop_run(session, table, destinations)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "pipeline.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results("pipeline", figures)
 
 
 if __name__ == "__main__":

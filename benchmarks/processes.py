@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import multiprocessing
 import os
 import platform
@@ -29,7 +28,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_rows
+from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_results, write_rows
 from together import _SERVERS, _applied, _cpu_seconds_of
 
 from casscade._native import is_compiled
@@ -177,9 +176,7 @@ def main() -> None:
         },
         "cores": os.cpu_count(),
     }
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "processes.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results("processes", figures)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import threading
@@ -28,7 +27,7 @@ import uuid
 from pathlib import Path
 
 # The same table, rows and start (where cdc_raw ended before the writes) as pipeline.py.
-from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_rows
+from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_results, write_rows
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
@@ -165,9 +164,7 @@ def main() -> None:
         "cpu_seconds": cpu,
         "cores": os.cpu_count(),
     }
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "together.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    print(json.dumps(figures, indent=2))
+    write_results("together", figures)
 
 
 if __name__ == "__main__":

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 from casscade.source.cdc_raw import scan_cdc_raw
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 
 KEYSPACE = "it_agent"
-
-
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
-    )  # fmt: skip
 
 
 def _write(session: object, table: str, start: int, count: int) -> None:
@@ -76,23 +67,23 @@ destinations:
             "PRIMARY KEY (pk, ck)) WITH cdc = true"
         )
         _write(session, table, 0, 200)
-        first = _casscade("run", "--config", str(config), "--once", env=env)
+        first = run_casscade("run", "--config", str(config), "--once", env=env)
         assert first.returncode == 0, first.stderr[-2000:]
-        ok = _casscade("verify", "--config", str(config), env=env)
+        ok = run_casscade("verify", "--config", str(config), env=env)
         assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
         assert "equal" in ok.stdout
         _write(session, table, 200, 100)
         # 100 inserts + 20 updates + 9 deletes since the first run.
-        second = _casscade("run", "--config", str(config), "--once", env=env)
+        second = run_casscade("run", "--config", str(config), "--once", env=env)
         assert second.returncode == 0, second.stderr[-2000:]
         applied = re.search(rf"pg-{table} (\d+)", second.stdout)
         assert applied is not None, second.stdout
         assert int(applied.group(1)) == 129
-        again = _casscade("verify", "--config", str(config), env=env)
+        again = run_casscade("verify", "--config", str(config), env=env)
         assert again.returncode == 0, again.stdout[-2000:]
         # A change the agent has not seen makes verify fail and name the key.
         session.execute(f"INSERT INTO {KEYSPACE}.{table} (pk, ck, v, n) VALUES (1, 9999, 'new', 1)")
-        stale = _casscade("verify", "--config", str(config), env=env)
+        stale = run_casscade("verify", "--config", str(config), env=env)
     assert stale.returncode == 1
     assert "DIFFERS" in stale.stdout
     assert "9999" in stale.stdout

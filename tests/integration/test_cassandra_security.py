@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from casscade.source.schema import read_schema_rows
 from casscade.stack.cassandra import CassandraNode
 from casscade.stack.config import CassandraClientTls, CassandraSettings
 from casscade.stack.manager import Stack
+from tests.integration.workloads import run_casscade
 from tests.tlsfiles import TlsFiles, make_tls_files, write_pkcs12
 
 PASSWORD = f"pw-{secrets.token_hex(8)}"
@@ -111,11 +111,7 @@ destinations:
 
 
 def _casscade(*args: str, password: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, TEST_CASSANDRA_PASSWORD=password),
-    )  # fmt: skip
+    return run_casscade(*args, env=dict(os.environ, TEST_CASSANDRA_PASSWORD=password))
 
 
 def _connected_with_tls(node: CassandraNode, role: str) -> list[bool]:

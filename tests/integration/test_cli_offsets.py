@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +16,9 @@ from casscade.engine.agent import sink_for
 from casscade.engine.shared_positions import SharedPositions
 from casscade.sinks.base import Sink
 from casscade.stack.manager import Stack
+from tests.integration.workloads import run_casscade
 
 PG_ENV_VAR = "CASSCADE_TEST_OFFSETS_PG_PASSWORD"
-
-
-def _casscade(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        input=stdin, capture_output=True, text=True, timeout=300, check=False, env=env,
-    )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -75,25 +67,25 @@ def test_offsets_show_then_reset_forgets_only_that_node(
     sink.apply([], node_id="node-a", position=Position(41, 1234))
     sink.apply([], node_id="node-b", position=Position(7, 70))
     config = _config(tmp_path, stack, "node-a", sink.name)
-    shown = _casscade("offsets", "show", "--config", str(config), env=env)
+    shown = run_casscade("offsets", "show", "--config", str(config), env=env)
     assert shown.returncode == 0, shown.stderr
     row = next(line for line in shown.stdout.splitlines() if sink.name in line)
     assert "postgres" in row
     assert "41:1234" in row
-    declined = _casscade("offsets", "reset", "--config", str(config), "--destination",
+    declined = run_casscade("offsets", "reset", "--config", str(config), "--destination",
                          sink.name, env=env, stdin="n\n")  # fmt: skip
     assert declined.returncode == 1
     assert f"Forget the position of destination {sink.name} for node node-a?" in declined.stdout
     assert "re-read cdc_raw from the oldest segment still there" in declined.stdout
     assert "nothing changed" in declined.stdout
     assert sink.position("node-a") == Position(41, 1234)
-    confirmed = _casscade("offsets", "reset", "--config", str(config), "--destination",
+    confirmed = run_casscade("offsets", "reset", "--config", str(config), "--destination",
                           sink.name, env=env, stdin="y\n")  # fmt: skip
     assert confirmed.returncode == 0, confirmed.stderr
     assert f"{sink.name}: position for node node-a forgotten (was 41:1234)" in confirmed.stdout
     assert sink.position("node-a") is None
     assert sink.position("node-b") == Position(7, 70)
-    again = _casscade("offsets", "show", "--config", str(config), env=env)
+    again = run_casscade("offsets", "show", "--config", str(config), env=env)
     assert again.returncode == 0, again.stderr
     row = next(line for line in again.stdout.splitlines() if sink.name in line)
     assert "none" in row
@@ -108,7 +100,7 @@ def test_offsets_reset_yes_skips_the_question(
     config = _config(tmp_path, stack, "node-a", sink.name)
     shared = SharedPositions(tmp_path / "state", "node-a")
     shared.write(sink.name, Position(3, 30), [])
-    result = _casscade("offsets", "reset", "--config", str(config), "--destination", sink.name,
+    result = run_casscade("offsets", "reset", "--config", str(config), "--destination", sink.name,
                        "--yes", env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Forget the position" not in result.stdout
@@ -123,7 +115,7 @@ def test_offsets_reset_unknown_destination_exits_2(
     """A name that is not a configured destination is a usage error listing the names."""
     sink.apply([], node_id="node-a", position=Position(5, 50))
     config = _config(tmp_path, stack, "node-a", sink.name)
-    result = _casscade("offsets", "reset", "--config", str(config), "--destination", "nope",
+    result = run_casscade("offsets", "reset", "--config", str(config), "--destination", "nope",
                        "--yes", env=env)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -139,7 +131,7 @@ def test_offsets_show_unreachable_destination_exits_1_and_shows_the_others(
     its position, and the exit code is 1."""
     sink.apply([], node_id="node-a", position=Position(9, 99))
     config = _config(tmp_path, stack, "node-a", sink.name, f"down:{_free_port()}")
-    result = _casscade("offsets", "show", "--config", str(config), env=env)
+    result = run_casscade("offsets", "show", "--config", str(config), env=env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
@@ -154,7 +146,7 @@ def test_offsets_reset_unreachable_destination_exits_1_with_one_line(
 ) -> None:
     """Resetting a destination that cannot be reached is one line naming it, exit code 1."""
     config = _config(tmp_path, stack, "node-a", f"down:{_free_port()}")
-    result = _casscade("offsets", "reset", "--config", str(config), "--destination", "down",
+    result = run_casscade("offsets", "reset", "--config", str(config), "--destination", "down",
                        "--yes", env=env)  # fmt: skip
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

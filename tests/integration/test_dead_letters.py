@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -23,17 +21,10 @@ from casscade.engine.deadletters import DeadLetter, DeadLetterStore
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 
 KEYSPACE = "it_dead_letters"
 YEAR_10000_MS = 253_402_300_800_000 + 86_400_000  # 10000-01-02T00:00:00Z
-
-
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
-    )  # fmt: skip
 
 
 def _config(stack: Stack, tmp_path: Path, table: str, prefix: str) -> Path:
@@ -136,14 +127,14 @@ def test_poison_events_become_dead_letters_and_replay_after_the_fix(
         assert "no_forbidden" in pg_letters[102].error
         assert all(letter.attempts == 1 for letter in pg_letters.values())
 
-        listed = _casscade("dlq", "list", "--config", str(config_path), "--json", env=env)
+        listed = run_casscade("dlq", "list", "--config", str(config_path), "--json", env=env)
         assert listed.returncode == 0, listed.stderr
         lines = [json.loads(line) for line in listed.stdout.splitlines()]
         assert sorted(
             (d["destination"][:2], d["event"]["partition_key"]["v"][0]) for d in lines
         ) == [("ch", 101), ("pg", 100), ("pg", 101), ("pg", 102)]
 
-        verified = _casscade("verify", "--config", str(config_path), env=env)
+        verified = run_casscade("verify", "--config", str(config_path), env=env)
         assert verified.returncode == 1  # the dead-lettered rows are missing
         assert "DIFFERS" in verified.stdout
 
@@ -151,7 +142,7 @@ def test_poison_events_become_dead_letters_and_replay_after_the_fix(
             conn.execute(
                 f'ALTER TABLE "{prefix}{KEYSPACE}"."{table}__state" DROP CONSTRAINT no_forbidden'
             )
-        replayed = _casscade("dlq", "replay", "--config", str(config_path),
+        replayed = run_casscade("dlq", "replay", "--config", str(config_path),
                              "--destination", f"pg-{table}", env=env)  # fmt: skip
         assert replayed.returncode == 1  # NUL and year 10000 still cannot go in
         assert "replayed 1 of 3" in replayed.stdout

@@ -17,8 +17,6 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from casscade.observability import configure_logging, to_json
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 
 KEYSPACE = "it_masking"
 HASH_KEY = base64.b64encode(b"h" * 24 + uuid.uuid4().bytes[:8]).decode()
@@ -86,13 +84,6 @@ masking:
         encoding="utf-8",
     )
     return path
-
-
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
-    )  # fmt: skip
 
 
 def _pg_rows(dsn: str, view: str) -> list[tuple[Any, ...]]:
@@ -169,14 +160,14 @@ def test_classified_columns_are_masked_everywhere_and_audit_proves_it(
         assert pg[0][3] != pg[1][3]
         assert not any(str(value) in json.dumps(pg) for value in RAW)
 
-        verified = _casscade("verify", "--config", str(masked_config), env=env)
+        verified = run_casscade("verify", "--config", str(masked_config), env=env)
         assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-2000:]
         assert verified.stdout.count("equal") == 3
-        audited = _casscade("audit", "--config", str(masked_config), env=env)
+        audited = run_casscade("audit", "--config", str(masked_config), env=env)
         assert audited.returncode == 0, audited.stdout[-3000:] + audited.stderr[-2000:]
         assert "no raw PII found" in audited.stdout
         alice_ssn = pg[0][2]
-        back = _casscade("detokenize", "--config", str(masked_config), "--actor", "auditor",
+        back = run_casscade("detokenize", "--config", str(masked_config), "--actor", "auditor",
                          "--reason", "test", alice_ssn, env=env)  # fmt: skip
         assert back.returncode == 0, back.stderr
         assert back.stdout.strip() == "123-45-6789"
@@ -196,7 +187,7 @@ def test_classified_columns_are_masked_everywhere_and_audit_proves_it(
 
         unmasked_config = _config(stack, tmp_path, table, "u", phone_rule=False)
         _replicate(stack, session, unmasked_config, env)
-        leaked = _casscade("audit", "--config", str(unmasked_config), env=env)
+        leaked = run_casscade("audit", "--config", str(unmasked_config), env=env)
     assert leaked.returncode == 1
     assert "phone" in leaked.stdout
     assert "raw PII may have reached a destination" in leaked.stdout

@@ -15,8 +15,6 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,7 +35,7 @@ from casscade.stack import process
 from casscade.stack.config import PostgresSettings
 from casscade.stack.manager import Stack
 from casscade.stack.postgres import PostgresCluster
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 from tests.tlsfiles import TlsFiles, make_tls_files
 
 PASSWORD = f"pw-{secrets.token_hex(8)}"
@@ -237,13 +235,6 @@ def test_role_with_only_schema_grants_runs_sink_and_vault(
     assert rows.split() == ["granted"]
 
 
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=300, check=False, env=env,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def replicated_table(stack: Stack) -> str:
     """A CDC table in the stack's Cassandra (run --once checks the configured tables exist)."""
@@ -310,7 +301,7 @@ def test_cli_wrong_ca_or_password_one_line_exit_1(
     password = WRONG_PASSWORD if wrong == "password" else PASSWORD
     env = dict(os.environ, TEST_TLS_PG_PASSWORD=password)
     args = ("--connect",) if command == "check-config" else ("--once",)
-    result = _casscade(command, "--config", str(config), *args, env=env)
+    result = run_casscade(command, "--config", str(config), *args, env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-2000:]
     assert "Traceback" not in output
@@ -330,7 +321,7 @@ def test_cli_check_config_connect_right_ca_succeeds(config_for: ConfigFor, tls: 
     destination and exits 0."""
     config = config_for(tls.ca_cert)
     env = dict(os.environ, TEST_TLS_PG_PASSWORD=PASSWORD)
-    result = _casscade("check-config", "--config", str(config), "--connect", env=env)
+    result = run_casscade("check-config", "--config", str(config), "--connect", env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
     assert "destination pg-tls: connected" in result.stdout
     assert PASSWORD not in result.stdout + result.stderr

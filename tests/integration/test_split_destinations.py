@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from casscade.source.cdc_raw import CdcSegment, scan_cdc_raw
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 
 KEYSPACE = "it_split"
-
-
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
-    )  # fmt: skip
 
 
 def _completed(cdc_raw: Path, since: int) -> list[CdcSegment]:
@@ -89,7 +80,7 @@ destinations:{destinations}
             time.sleep(0.2)
         written = _completed(cdc_raw, since)
 
-        first = _casscade("run", "--config", str(config), "--once", "-d", names[0], env=env)
+        first = run_casscade("run", "--config", str(config), "--once", "-d", names[0], env=env)
         assert first.returncode == 0, first.stderr[-2000:]
         assert f"{names[0]} 600" in first.stdout, first.stdout
         # The other destination has not shared its progress: nothing is removed.
@@ -98,18 +89,18 @@ destinations:{destinations}
         shared = json.loads((tmp_path / "state" / f"split-{run}" / f"{names[0]}.json").read_text())
         assert shared["position"][0] > max(s.segment_id for s in written)
 
-        second = _casscade("run", "--config", str(config), "--once", "-d", names[1], env=env)
+        second = run_casscade("run", "--config", str(config), "--once", "-d", names[1], env=env)
         assert second.returncode == 0, second.stderr[-2000:]
         assert f"{names[1]} 600" in second.stdout, second.stdout
         assert "removed 0 finished" not in second.stdout, second.stdout
         left = {s.segment_id for s in scan_cdc_raw(cdc_raw)}
         assert not {s.segment_id for s in written} & left
 
-        check = _casscade("verify", "--config", str(config), env=env)
+        check = run_casscade("verify", "--config", str(config), env=env)
         assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
         assert check.stdout.count(" equal ") == len(names), check.stdout
 
-    refused = _casscade("run", "--config", str(config), "--once", "-d", "nope", env=env)
+    refused = run_casscade("run", "--config", str(config), "--once", "-d", "nope", env=env)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
         f"error: --destination: no destination named nope (configured: {', '.join(names)})"

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 
 from casscade.stack.manager import Stack
-from tests.integration.workloads import create_keyspace
+from tests.integration.workloads import create_keyspace, run_casscade
 
 KEYSPACE = "it_tsdb"
-
-
-def _casscade(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
-    )  # fmt: skip
 
 
 def test_timescale_and_postgres_destinations_both_equal_cassandra(
@@ -70,9 +61,9 @@ destinations:
                         "AND ts = 1700000060000")  # fmt: skip
         session.execute(f"DELETE FROM {KEYSPACE}.{table} WHERE sensor = 2 AND ts = 1700000120000")
         session.execute(f"DELETE FROM {KEYSPACE}.{table} WHERE sensor = 3")
-        run = _casscade("run", "--config", str(config), "--once", env=env)
+        run = run_casscade("run", "--config", str(config), "--once", env=env)
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-        verify = _casscade("verify", "--config", str(config), env=env)
+        verify = run_casscade("verify", "--config", str(config), env=env)
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-2000:]
     assert verify.stdout.count("equal") == 2
     with psycopg.connect(ts.dsn(), prepare_threshold=None) as conn:

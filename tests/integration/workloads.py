@@ -10,6 +10,8 @@ import datetime
 import decimal
 import ipaddress
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +43,16 @@ TABLE_COLUMNS = (
     "h inet, i blob, PRIMARY KEY (pk, ck)"
 )
 COLUMNS = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
+
+
+def run_casscade(
+    *args: str, env: dict[str, str], stdin: str = "", timeout_s: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The `casscade` command as a user runs it, in a process of its own (exit code, output)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from casscade.cli.main import main; main()", *args],
+        input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False, env=env,
+    )  # fmt: skip
 
 
 def value_for(rng: random.Random, column: str) -> object:

@@ -156,11 +156,6 @@ class SharedPositions:
             return False
         return True
 
-    def read(self, destination: str) -> Progress | None:
-        """The destination's recorded progress; None when there is none to trust."""
-        found = _parse(self.path(destination), self.node_id)
-        return None if found is None or found[0] != destination else found[1]
-
     def read_all(self) -> dict[Path, tuple[str, Progress] | None]:
         """Every progress file here: its destination and progress, or None when it cannot
         be trusted (which still holds segments back)."""
