@@ -31,11 +31,29 @@ from casscade.masking.strategies import (
 ValueFn: TypeAlias = Callable[[object], object]
 
 
-class TokenContext(threading.local):
+class TokenContext:
     """Where the tokens of the current call go; None outside `events_of` and `mask_event`.
-    Per thread, so one masker serves the agent's destination threads."""
+    Per thread, so one masker serves the agent's destination threads.
 
-    entries: VaultEntries | None = None
+    It holds a `threading.local` rather than subclass it: compiled by mypyc
+    (casscade._native), a subclass of `threading.local` is laid out as a native class
+    smaller than `_thread._local` itself, which corrupts memory when one is made and keeps
+    its attribute in one slot that every thread shares.
+    """
+
+    __slots__ = ("_local",)
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def entries(self) -> VaultEntries | None:
+        """This thread's entries, if a call of this thread set them."""
+        return cast("VaultEntries | None", getattr(self._local, "entries", None))
+
+    @entries.setter
+    def entries(self, entries: VaultEntries | None) -> None:
+        self._local.entries = entries
 
 
 class Compiler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from casscade.commitlog.position import Position
 from casscade.commitlog.schema import SchemaRows, build_snapshot
 from casscade.errors import ConfigError
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange, Op
+from casscade.masking._compile import TokenContext
 from casscade.masking.entries import VaultEntries
 from casscade.masking.errors import MaskingError
 from casscade.masking.keys import KeyRing
@@ -364,3 +366,48 @@ def test_mask_event_frozen_values_of_every_shape(
     masker = Masker(config(FROZEN_RULES), ring())
     masked = masker.mask_event(event, schema, vault_entries=VaultEntries())
     assert [(c.path, c.value) for c in masked.cells] == [(expected_path, expected_value)]
+
+
+def test_token_context_is_per_thread() -> None:
+    """What one thread sets is not what another sees (a compiled subclass of threading.local
+    shared one slot between threads, and corrupted memory when it was made)."""
+    context = TokenContext()
+    mine = VaultEntries()
+    context.entries = mine
+    seen: list[VaultEntries | None] = []
+
+    def other() -> None:
+        seen.append(context.entries)
+        context.entries = VaultEntries()
+        seen.append(context.entries)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen[0] is None
+    assert seen[1] is not None
+    assert seen[1] is not mine
+    assert context.entries is mine
+
+
+def test_one_masker_in_two_threads_keeps_each_threads_tokens_apart() -> None:
+    """Destination threads share a masker: each call's tokens go to that call's entries."""
+    masker = _masker()
+    start = threading.Barrier(2)
+    kept: dict[str, list[set[str]]] = {}
+
+    def mask(ssn: str) -> None:
+        kept[ssn] = []
+        start.wait()
+        for _ in range(300):
+            entries = VaultEntries()
+            masker.mask_event(_upsert(_cell("ssn", ssn)), SCHEMA, vault_entries=entries)
+            kept[ssn].append({e.token for e in entries})
+
+    threads = [threading.Thread(target=mask, args=(ssn,)) for ssn in ("111-11-1111", "222-22-2222")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for ssn, calls in kept.items():
+        assert calls == [{TOKEN.token("eu")[0], TOKEN.token(ssn)[0]}] * 300
