@@ -93,3 +93,18 @@ def test_importing_a_checkout_with_a_stale_build_fails_with_one_line(tmp_path: P
             f"{BUILD_SUFFIX} is older than its source or no longer compiled; "
             "rebuild with `bash scripts/bootstrap`"
         )
+
+
+def test_compiled_classes_are_at_least_as_large_as_their_bases() -> None:
+    """mypyc lays a native class's attributes out after the base it knows of; a C base it
+    does not (threading.local was one) ends up overlapped by them, and its instances are
+    smaller than the base writes to."""
+    small = [
+        f"{cls.__module__}.{cls.__qualname__} < {base.__qualname__}"
+        for relative in COMPILED
+        for cls in vars(importlib.import_module(_module(relative))).values()
+        if isinstance(cls, type) and cls.__module__ == _module(relative)
+        for base in cls.__mro__[1:]
+        if cls.__basicsize__ < base.__basicsize__
+    ]
+    assert small == []
