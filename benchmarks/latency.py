@@ -48,7 +48,7 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any, cast
 
-from pipeline import drop_run
+from pipeline import drop_run, stack_destinations
 
 import casscade.engine.agent as agent_module
 from casscade._native import is_compiled
@@ -165,21 +165,6 @@ class _TimedSink:
         return getattr(self._sink, name)
 
 
-def _destinations(stack: Stack, run: str, kinds: list[str]) -> list[dict[str, object]]:
-    pg, ts = stack.settings.postgres, stack.settings.timescaledb
-    every: list[dict[str, object]] = [
-        {"type": "postgres", "name": f"lat-pg-{run}", "host": pg.host, "port": pg.port,
-         "database": pg.database, "user": pg.user, "password": pg.password,
-         "schema_prefix": f"l{run}_"},
-        {"type": "timescaledb", "name": f"lat-ts-{run}", "host": ts.host, "port": ts.port,
-         "database": ts.database, "user": ts.user, "schema_prefix": f"l{run}_",
-         "prepared_statements": False},
-        {"type": "clickhouse", "name": f"lat-ch-{run}", "dsn": stack.settings.clickhouse_dsn(),
-         "database_prefix": f"l{run}_"},
-    ]  # fmt: skip
-    return [d for d in every if d["type"] in kinds]
-
-
 def _summary(values: list[float]) -> dict[str, float]:
     """Percentiles and extremes of latencies in seconds, as milliseconds."""
     ordered = sorted(values)
@@ -210,7 +195,7 @@ def _one_run(
     run = uuid.uuid4().hex[:6]
     table = f"t_{run}"
     _create_table(session, table)
-    destinations = _destinations(stack, run, args.destinations.split(","))
+    destinations = stack_destinations(stack, run, "l", args.destinations.split(","))
     try:
         return _measured_run(node, session, args, table, destinations)
     finally:

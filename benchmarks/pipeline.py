@@ -21,6 +21,7 @@ import platform
 import resource
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,18 +153,25 @@ def drop_run(
             )
 
 
-def _destinations(stack: Stack, run: str) -> list[dict[str, object]]:
+KINDS = ("postgres", "timescaledb", "clickhouse")
+
+
+def stack_destinations(
+    stack: Stack, run: str, tag: str, kinds: Sequence[str] = KINDS
+) -> list[dict[str, object]]:
+    """The local stack's destinations of these kinds (in the order of KINDS), each named
+    `<tag>-<kind>-<run>`, its schemas or databases named `<tag><run>_...` (what `drop_run`
+    drops)."""
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
-    return [
-        {"type": "postgres", "name": f"bench-pg-{run}", "host": pg.host, "port": pg.port,
-         "database": pg.database, "user": pg.user, "password": pg.password,
-         "schema_prefix": f"b{run}_"},
-        {"type": "timescaledb", "name": f"bench-ts-{run}", "host": ts.host, "port": ts.port,
-         "database": ts.database, "user": ts.user, "schema_prefix": f"b{run}_",
-         "prepared_statements": False},
-        {"type": "clickhouse", "name": f"bench-ch-{run}", "dsn": stack.settings.clickhouse_dsn(),
-         "database_prefix": f"b{run}_"},
+    prefix = f"{tag}{run}_"
+    every: list[dict[str, object]] = [
+        {"type": "postgres", "host": pg.host, "port": pg.port, "database": pg.database,
+         "user": pg.user, "password": pg.password, "schema_prefix": prefix},
+        {"type": "timescaledb", "host": ts.host, "port": ts.port, "database": ts.database,
+         "user": ts.user, "schema_prefix": prefix, "prepared_statements": False},
+        {"type": "clickhouse", "dsn": stack.settings.clickhouse_dsn(), "database_prefix": prefix},
     ]  # fmt: skip
+    return [{**d, "name": f"{tag}-{d['type']}-{run}"} for d in every if d["type"] in kinds]
 
 
 def _catch_up(
@@ -230,7 +238,7 @@ def main() -> None:
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
         start = durable_end(stack.cassandra.layout.cdc_raw_dir)
-        destinations = _destinations(stack, run)
+        destinations = stack_destinations(stack, run, "b")
         try:
             figures["cassandra_writes_per_s"] = round(write_rows(session, table, args.rows))
             for destination in destinations:

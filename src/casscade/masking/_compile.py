@@ -96,6 +96,15 @@ class Compiler:
             return self._nested(bound, where)
         return self._leaf(bound, where)
 
+    def hasher_of(self, bound: BoundRule, where: str) -> KeyedHasher | None:
+        """The hasher of a rule that hashes its value whole, for cell functions to keep the
+        digest as the cell's tie bytes; None for any other rule."""
+        if bound.strategy is not Strategy.HASH:
+            return None
+        if self._hasher is None:
+            raise MaskingError("hash needs the active key, which is not loaded", where)
+        return self._hasher
+
     def field_functions(self, bound: BoundRule, where: str) -> dict[str, ValueFn]:
         """Per UDT field name: the value function of the fields that have one."""
         out: dict[str, ValueFn] = {}

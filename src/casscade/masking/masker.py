@@ -34,7 +34,7 @@ from casscade.errors import ConfigError
 from casscade.events.mapping import cell_change, mutation_to_events
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange
 from casscade.masking._compile import Compiler, TokenContext, ValueFn
-from casscade.masking.binding import BoundColumn, bind_table, masked_table_schema
+from casscade.masking.binding import BoundColumn, BoundRule, bind_table, masked_table_schema
 from casscade.masking.entries import VaultEntries
 from casscade.masking.errors import MaskingError
 from casscade.masking.keys import KeyRing
@@ -44,7 +44,6 @@ from casscade.masking.strategies import KeyedHasher, Tokenizer
 __all__ = ["CompiledMask", "Masker"]
 
 CellFn = Callable[[Cell], CellChange]
-_UNKNOWN = object()  # not looked up yet
 KeyFns = tuple[ValueFn | None, ...]
 
 
@@ -55,9 +54,10 @@ class Masker:
         "_compiler",
         "_config",
         "_context",
+        "_lookup",
         "_masks",
-        "_named",
         "_ruled",
+        "_tokenizes",
         "rules_version",
     )
 
@@ -75,6 +75,7 @@ class Masker:
         self._config = config
         self.rules_version = rules_version(config)
         self._ruled = frozenset(tuple(name.split(".", 1)) for name in config.tables)
+        self._tokenizes = config.tokenizes  # a property that walks every rule
         self._context = TokenContext()
         hasher = tokenizer = None
         if config.active_key is not None:
@@ -88,8 +89,7 @@ class Masker:
         # (keyspace, table) -> (the schema it was built for, its mask or None).
         self._masks: dict[tuple[str, str], tuple[TableSchema, CompiledMask | None]] = {}
         # events_of's masks by table name, for one schema snapshot (a lookup per update).
-        self._named: tuple[SchemaSnapshot | None, dict[tuple[str, str], CompiledMask | None]]
-        self._named = (None, {})
+        self._lookup: _SnapshotMasks | None = None
 
     def __repr__(self) -> str:
         return (
@@ -100,7 +100,7 @@ class Masker:
     @property
     def tokenizes(self) -> bool:
         """Whether a rule tokenizes (masking then yields vault entries)."""
-        return self._config.tokenizes
+        return self._tokenizes
 
     def has_rules(self, keyspace: str, table: str) -> bool:
         """Whether any column of this table is masked or classified."""
@@ -149,25 +149,24 @@ class Masker:
             MaskingError: as `mask_event`, or a table with rules has no schema.
             ConfigError: a table's rules do not fit its schema.
         """
-        named = self._named  # read once: another thread may put another snapshot's
-        if named[0] is not snapshot:
-            named = self._named = (snapshot, {})
-        masks = named[1]  # this snapshot's, whatever other threads do meanwhile
-
-        def mask_of(update: PartitionUpdate) -> CompiledMask | None:
-            key = (update.keyspace, update.table)
-            mask = masks.get(key, _UNKNOWN)
-            if mask is _UNKNOWN:
-                mask = masks[key] = self._mask_in(snapshot, key)
-            return mask  # type: ignore[return-value]
-
+        lookup = self._lookup  # read once: another thread may put another snapshot's
+        if lookup is None or lookup.snapshot is not snapshot:
+            lookup = self._lookup = _SnapshotMasks(self, snapshot)
+        if not self._tokenizes:  # no value function reads the context
+            return mutation_to_events(mutation, lookup)
         self._context.entries = vault_entries
         try:
-            return mutation_to_events(mutation, mask_of)
+            return mutation_to_events(mutation, lookup)
         finally:
             self._context.entries = None
 
-    def _mask_in(self, snapshot: SchemaSnapshot, key: tuple[str, str]) -> CompiledMask | None:
+    def mask_in(self, snapshot: SchemaSnapshot, key: tuple[str, str]) -> CompiledMask | None:
+        """The mask of a table (keyspace, name) in this snapshot; None when it has no rules.
+
+        Raises:
+            MaskingError: the table has rules and no schema in the snapshot.
+            ConfigError: the table's rules do not fit its schema.
+        """
         if key not in self._ruled:
             return None
         table = snapshot.by_name(*key)
@@ -235,12 +234,12 @@ class Masker:
         rule, t = column.rule, column.column.cql_type
         if not rule.changes_values:
             return None
-        bare, compile_ = self._compiler.bare, self._compiler.compile
+        compile_ = self._compiler.compile
         if not is_multi_cell(t):
-            return _value_cell(bare(rule, where), where)
+            return self._value_cell_fn(rule, where)
         # Non-frozen: each cell is one element (binding allows only part rules here).
         if isinstance(t, ListType) and rule.elements is not None:
-            return _value_cell(bare(rule.elements, f"{where}.elements"), f"{where}.elements")
+            return self._value_cell_fn(rule.elements, f"{where}.elements")
         if isinstance(t, SetType) and rule.elements is not None:
             return _path_cell(None, compile_(rule.elements, f"{where}.elements"))
         if isinstance(t, MapType):
@@ -250,13 +249,41 @@ class Masker:
             return _field_cell(by_field) if by_field else None
         raise MaskingError("no cell masking for this column type", where)
 
+    def _value_cell_fn(self, rule: BoundRule, where: str) -> CellFn | None:
+        """Cells whose value alone is masked (simple columns, list elements, map values)."""
+        hasher = self._compiler.hasher_of(rule, where)
+        if hasher is not None:
+            return _hash_cell(hasher, where)
+        return _value_cell(self._compiler.bare(rule, where), where)
+
     def _map_cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
         rule, compiler = column.rule, self._compiler
         if rule.keys is None:  # the path (the key) stays: only values
-            values = None if rule.values is None else compiler.bare(rule.values, f"{where}.values")
-            return _value_cell(values, f"{where}.values")
+            if rule.values is None:
+                return None
+            return self._value_cell_fn(rule.values, f"{where}.values")
         values = None if rule.values is None else compiler.compile(rule.values, f"{where}.values")
         return _path_cell(values, compiler.compile(rule.keys, f"{where}.keys"))
+
+
+class _SnapshotMasks:
+    """`Masker.events_of`'s mask of each partition update's table, for one schema snapshot
+    (a `casscade.events.mapping.MaskLookup`, called once per update)."""
+
+    __slots__ = ("_masker", "_masks", "snapshot")
+
+    def __init__(self, masker: Masker, snapshot: SchemaSnapshot) -> None:
+        self._masker = masker
+        self.snapshot = snapshot
+        self._masks: dict[tuple[str, str], CompiledMask | None] = {}
+
+    def __call__(self, update: PartitionUpdate) -> CompiledMask | None:
+        key = (update.keyspace, update.table)
+        masks = self._masks
+        if key in masks:
+            return masks[key]
+        mask = masks[key] = self._masker.mask_in(self.snapshot, key)
+        return mask
 
 
 class CompiledMask:
@@ -269,13 +296,13 @@ class CompiledMask:
         schema: TableSchema,
         partition: KeyFns | None,
         clustering: KeyFns | None,
-        cells: Mapping[str, CellFn],
+        cells: dict[str, CellFn],
     ) -> None:
         self.schema = schema
         self._where = schema.qualified_name
         self._partition = partition  # None: no partition key column is masked
         self._clustering = clustering  # None: no clustering column is masked
-        self._cells = cells
+        self._cells = cells  # a dict, not a Mapping: compiled, .get is then a C call
 
     def __repr__(self) -> str:
         return f"CompiledMask({self._where}, cells={sorted(self._cells)})"
@@ -372,6 +399,26 @@ def _value_cell(fn: ValueFn | None, where: str) -> CellFn | None:
     return mask
 
 
+def _hash_cell(hasher: KeyedHasher, where: str) -> CellFn:
+    """Cells whose value is hashed: the hash's text is the value and its 32 bytes the tie
+    bytes (`_masked_raw`), shorter to store than the text and in the same order."""
+    prefix = hasher.prefix
+
+    def mask(cell: Cell) -> CellChange:
+        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
+        if value is None:
+            raw = b""
+        else:
+            try:
+                raw = hasher.digest(value)
+            except MaskingError as exc:
+                raise exc.located(where) from None
+            value = prefix + raw.hex()
+        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
+
+    return mask
+
+
 def _path_cell(value_fn: ValueFn | None, path_fn: ValueFn | None) -> CellFn | None:
     """Cells whose path is masked (set elements, map keys), and maybe their value."""
     if path_fn is None:
@@ -412,7 +459,8 @@ def _as_cell(change: CellChange) -> Cell:
 def _masked_raw(value: object) -> bytes:
     """The bytes that break ties of a masked value: its own, never the original's (which would
     carry what masking hides). Ties of equal timestamps in a masked column therefore go to
-    the greater masked value, where Cassandra compares the originals."""
+    the greater masked value, where Cassandra compares the originals. A hashed value's tie
+    bytes are its HMAC's 32 bytes (`_hash_cell`): for one key they order as its hex text."""
     if type(value) is str:  # what every strategy but redact gives
         return value.encode("utf-8", "surrogatepass")
     if value is None:

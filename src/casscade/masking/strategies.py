@@ -162,8 +162,18 @@ class KeyedHasher:
     def __repr__(self) -> str:
         return f"KeyedHasher(key_id={self._key_id})"
 
+    @property
+    def prefix(self) -> str:
+        """What every hash begins with: the key id and a colon."""
+        return self._prefix
+
     def hash(self, value: object) -> str:
         """The keyed hash of a non-null value."""
+        return self._prefix + self.digest(value).hex()
+
+    def digest(self, value: object) -> bytes:
+        """The HMAC of a non-null value's canonical form, 32 bytes; `hash` is its hex text
+        after `prefix`."""
         inner = self._inner.copy()
         if type(value) is str:  # most values: the call of canonical_bytes saved
             inner.update(value.encode("utf-8", "surrogatepass"))
@@ -171,7 +181,7 @@ class KeyedHasher:
             inner.update(canonical_bytes(value))
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return self._prefix + outer.hexdigest()
+        return outer.digest()
 
 
 _SHA256_BLOCK = 64
