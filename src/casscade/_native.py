@@ -1,11 +1,13 @@
-"""Which modules are compiled to C with mypyc, and whether a checkout's builds are current.
+"""Which modules are compiled to C with mypyc, which C extensions are built, and whether a
+checkout's builds are current.
 
 The agent's hot path (decoding segments, building and masking change events, staging a batch)
 is compiled: it decodes about 1.5 times as fast, and replicates 8-19% more changes per second
 into one destination and about 40% more into PostgreSQL and ClickHouse at once
 (docs/benchmarks.md, "Compiled hot path"). `setup.py`
-compiles the modules named here when casscade is installed, unless CASSCADE_PURE_PYTHON=1;
-the same sources run unchanged as plain Python.
+compiles the modules named here when casscade is installed, and builds the C extensions,
+unless CASSCADE_PURE_PYTHON=1; the same sources run unchanged as plain Python, and each C
+extension has a Python fallback.
 
 In a source checkout (`pip install -e .`) each compiled module's `.so` sits beside its `.py`
 and Python imports the `.so`. An edit to the `.py` then does nothing until the module is
@@ -62,7 +64,16 @@ COMPILED: tuple[str, ...] = (
     "source/shared.py",
 )
 
+# C extensions (paths under src/casscade) and the libraries they link, built beside their
+# source like the modules above: masking/_hmac.c hashes masked values (its header says why).
+C_EXTENSIONS: dict[str, tuple[str, ...]] = {"masking/_hmac.c": ("crypto",)}
+
 PACKAGE = Path(__file__).resolve().parent
+
+
+def extension_module(relative: str) -> str:
+    """The import name of a C extension's source path: `casscade.masking._hmac`."""
+    return "casscade." + relative.removesuffix(".c").replace("/", ".")
 
 
 def stale_builds(package: Path = PACKAGE) -> list[Path]:
@@ -72,27 +83,37 @@ def stale_builds(package: Path = PACKAGE) -> list[Path]:
     when its module is no longer in COMPILED (same). Empty for a pure install and for a
     current build.
     """
-    compiled = {package / relative for relative in COMPILED}
+    sources = _sources(package)
     stale: list[Path] = []
     for folder, _, names in os.walk(package):
         for name in names:
             if not name.endswith(".so"):
                 continue
             build = Path(folder) / name
-            source = build.with_name(name.split(".", 1)[0] + ".py")
-            if source not in compiled or (
+            stem = name.split(".", 1)[0]
+            source = next(
+                (s for s in (build.with_name(stem + ".py"), build.with_name(stem + ".c"))
+                 if s in sources),
+                None,
+            )  # fmt: skip
+            if source is None or (
                 source.is_file() and source.stat().st_mtime > build.stat().st_mtime
             ):
                 stale.append(build)
     return stale
 
 
+def _sources(package: Path) -> list[Path]:
+    """What is built: the compiled modules' sources, then the C extensions'."""
+    return [package / relative for relative in (*COMPILED, *C_EXTENSIONS)]
+
+
 def missing_builds(package: Path = PACKAGE) -> list[Path]:
-    """Modules of COMPILED with no build this Python would import beside them: they run as
-    Python (correct, slower)."""
+    """Modules of COMPILED and C_EXTENSIONS with no build this Python would import beside
+    them: they run as Python (correct, slower)."""
     return [
         source
-        for source in (package / relative for relative in COMPILED)
+        for source in _sources(package)
         if not any(
             source.with_name(source.stem + suffix).is_file()
             for suffix in importlib.machinery.EXTENSION_SUFFIXES

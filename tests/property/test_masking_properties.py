@@ -53,7 +53,14 @@ from casscade.masking.entries import VaultEntries
 from casscade.masking.keys import KeyRing
 from casscade.masking.masker import Masker
 from casscade.masking.rules import MaskingConfig
-from casscade.masking.strategies import HASH_FORM, TOKEN_FORM, KeyedHasher, partial_masker
+from casscade.masking.strategies import (
+    HASH_FORM,
+    TOKEN_FORM,
+    KeyedHasher,
+    PythonHmac,
+    new_hmac,
+    partial_masker,
+)
 
 KEYS = KeyRing.from_material(
     {"k1": bytes(range(32)), "v1": bytes(range(1, 33))}, active_key="k1", vault_key="v1"
@@ -406,7 +413,11 @@ def test_audit_excerpts_hold_no_letters_or_digits(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=300))
 def test_keyed_hash_is_the_standard_hmac_sha256(key: bytes, message: bytes) -> None:
-    """The hasher's HMAC (pre-keyed SHA-256 states) equals the standard library's for keys
-    shorter than, equal to and longer than SHA-256's 64-byte block."""
-    expected = hmac.digest(key, message, "sha256").hex()
-    assert KeyedHasher("k", key).hash(message) == f"k:{expected}"
+    """The hasher's HMAC equals the standard library's for keys shorter than, equal to and
+    longer than SHA-256's 64-byte block, and so do both of its implementations: the C
+    extension (a compiled install) and the Python fallback (a pure one)."""
+    expected = hmac.digest(key, message, "sha256")
+    assert KeyedHasher("k", key).hash(message) == f"k:{expected.hex()}"
+    assert KeyedHasher("k", key).digest(message) == expected
+    assert PythonHmac(key).digest(message) == expected
+    assert new_hmac(key).digest(message) == expected

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from casscade._native import COMPILED, PACKAGE, missing_builds, stale_builds
+from casscade._native import (
+    C_EXTENSIONS,
+    COMPILED,
+    PACKAGE,
+    extension_module,
+    missing_builds,
+    stale_builds,
+)
 
 BUILD_SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]  # .cpython-311-x86_64-linux-gnu.so
 
@@ -24,7 +32,8 @@ def _module(relative: str) -> str:
 
 
 def test_the_listed_modules_run_compiled_unless_installed_pure() -> None:
-    """The suite exercises what ships: every listed module is imported from its build."""
+    """The suite exercises what ships: every listed module is imported from its build, and
+    every C extension is built (a pure install has none, and uses their fallbacks)."""
     compiled = os.environ.get("CASSCADE_PURE_PYTHON") != "1"
     files = {
         relative: importlib.import_module(_module(relative)).__file__ or "" for relative in COMPILED
@@ -32,7 +41,11 @@ def test_the_listed_modules_run_compiled_unless_installed_pure() -> None:
     assert {relative: path.endswith(".so") for relative, path in files.items()} == dict.fromkeys(
         COMPILED, compiled
     )
-    assert missing_builds() == ([] if compiled else [PACKAGE / relative for relative in COMPILED])
+    built = {relative: importlib.util.find_spec(extension_module(relative)) is not None
+             for relative in C_EXTENSIONS}  # fmt: skip
+    assert built == dict.fromkeys(C_EXTENSIONS, compiled)
+    every = [PACKAGE / relative for relative in (*COMPILED, *C_EXTENSIONS)]
+    assert missing_builds() == ([] if compiled else every)
 
 
 def _package(root: Path) -> tuple[Path, Path]:
@@ -50,11 +63,29 @@ def _package(root: Path) -> tuple[Path, Path]:
 def test_a_build_newer_than_its_source_is_current(tmp_path: Path) -> None:
     _package(tmp_path)
     assert stale_builds(tmp_path) == []
-    assert missing_builds(tmp_path) == [tmp_path / relative for relative in COMPILED[1:]]
+    assert missing_builds(tmp_path) == [
+        tmp_path / relative for relative in (*COMPILED[1:], *C_EXTENSIONS)
+    ]
 
 
 def test_a_source_edited_after_its_build_makes_the_build_stale(tmp_path: Path) -> None:
     source, build = _package(tmp_path)
+    os.utime(source, (3_000, 3_000))
+    assert stale_builds(tmp_path) == [build]
+
+
+def test_a_c_extension_build_is_stale_when_its_c_source_is_newer(tmp_path: Path) -> None:
+    """A C extension's build is judged by its `.c` as a compiled module's by its `.py`."""
+    relative = next(iter(C_EXTENSIONS))
+    source = tmp_path / relative
+    source.parent.mkdir(parents=True)
+    source.write_text("/* C */\n")
+    build = source.with_name(source.stem + BUILD_SUFFIX)
+    build.write_bytes(b"")
+    os.utime(source, (1_000, 1_000))
+    os.utime(build, (2_000, 2_000))
+    assert stale_builds(tmp_path) == []
+    assert source not in missing_builds(tmp_path)
     os.utime(source, (3_000, 3_000))
     assert stale_builds(tmp_path) == [build]
 

@@ -17,10 +17,12 @@ from casscade.masking.strategies import (
     HASH_FORM,
     TOKEN_FORM,
     KeyedHasher,
+    PythonHmac,
     Tokenizer,
     canonical_bytes,
     derive_key,
     email_masker,
+    new_hmac,
     partial_masker,
     text_form,
 )
@@ -170,3 +172,21 @@ def test_mask_partial_keeps_at_most_the_last_n_and_half(text: str, keep: int, ma
 def test_mask_email_masks_the_local_part(text: str, keep_domain: bool, masked: str) -> None:
     """email replaces the local part; without an address the whole value is masked."""
     assert email_masker(keep_domain=keep_domain, mask="***")(text) == masked
+
+
+@pytest.mark.parametrize("text", ["ascii", "naïve ☃ 𝄞", "lone \ud800 surrogate", ""])
+def test_hmac_hashes_text_as_its_utf8_with_lone_surrogates_kept(text: str) -> None:
+    """Both HMACs take a str as its UTF-8 bytes, also a str no codec but surrogatepass
+    encodes (the C one reads an ASCII str's characters in place)."""
+    expected = hmac.digest(HASH_KEY, text.encode("utf-8", "surrogatepass"), "sha256")
+    assert new_hmac(HASH_KEY).digest(text) == expected
+    assert PythonHmac(HASH_KEY).digest(text) == expected
+
+
+def test_hmac_refuses_what_is_neither_text_nor_bytes_and_hides_its_key() -> None:
+    """A value of another type is a TypeError, and neither repr says anything of the key."""
+    for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
+        with pytest.raises(TypeError):
+            implementation.digest(5)  # type: ignore[arg-type]
+        assert HASH_KEY.hex() not in repr(implementation)
+        assert "sha256" in repr(implementation)

@@ -1,0 +1,223 @@
+/*
+ * casscade.masking._hmac: HMAC-SHA-256 (RFC 2104) of many short values under one key, with
+ * OpenSSL's SHA-256 doing the hashing.
+ *
+ * Why C: masking hashes up to several values per change. From Python each HMAC costs about
+ * 0.6 us, most of it Python calls and OpenSSL 3 making and freeing a digest context for
+ * each of hashlib's copy() and digest(). Here the contexts that absorbed the key's two pads
+ * are kept, and each value copies them into one working context: about 0.15 us a value,
+ * with the call.
+ *
+ * `Hmac(key).digest(data)` equals `hmac.digest(key, data, "sha256")` for every key and data,
+ * a str hashed as its UTF-8 bytes with lone surrogates kept ("surrogatepass")
+ * (tests/property/test_masking_properties.py checks it with hypothesis). The pure-Python
+ * fallback is `PythonHmac` in strategies.py (CASSCADE_PURE_PYTHON=1 builds no C).
+ *
+ * Thread safety: a call uses the object's working context and never releases the GIL, so two
+ * calls on one object never run at once on CPython with a GIL (3.11, the project's Python).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define BLOCK 64  /* SHA-256's block size, the length of the HMAC pads */
+#define DIGEST 32 /* SHA-256's output size */
+
+typedef struct {
+    PyObject_HEAD
+    EVP_MD *md;
+    EVP_MD_CTX *inner; /* SHA-256 that absorbed the key, zero-padded to a block, XOR 0x36 */
+    EVP_MD_CTX *outer; /* the same with the key XOR 0x5c */
+    EVP_MD_CTX *work;  /* a copy of one of them, per value */
+} HmacObject;
+
+static PyObject *
+openssl_error(const char *what)
+{
+    PyErr_Format(PyExc_RuntimeError, "OpenSSL's SHA-256 failed while %s", what);
+    return NULL;
+}
+
+/* SHA-256 of a pad, then data, into out: the inner hash (the value after the key XOR
+   ipad) or the outer one (the inner hash after the key XOR opad). 1 done, 0 failed. */
+static int
+sha256_after_pad(HmacObject *self, const EVP_MD_CTX *pad, const void *data, size_t length,
+                 unsigned char *out)
+{
+    unsigned int written = 0;
+    return EVP_MD_CTX_copy_ex(self->work, pad) == 1
+        && EVP_DigestUpdate(self->work, data, length) == 1
+        && EVP_DigestFinal_ex(self->work, out, &written) == 1
+        && written == DIGEST;
+}
+
+/* A context that absorbed the key block XOR `with`. */
+static EVP_MD_CTX *
+pad_context(const EVP_MD *md, const unsigned char *block, unsigned char with)
+{
+    unsigned char pad[BLOCK];
+    for (int i = 0; i < BLOCK; i++) {
+        pad[i] = block[i] ^ with;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex2(ctx, md, NULL) == 1
+        && EVP_DigestUpdate(ctx, pad, BLOCK) == 1;
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static PyObject *
+Hmac_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *keywords[] = {"key", NULL};
+    Py_buffer key;
+    unsigned char block[BLOCK] = {0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*:Hmac", keywords, &key)) {
+        return NULL;
+    }
+    HmacObject *self = (HmacObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        PyBuffer_Release(&key);
+        return NULL;
+    }
+    EVP_MD *md = self->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    int ok = md != NULL;
+    if (ok && key.len > BLOCK) { /* a long key is hashed first (RFC 2104) */
+        unsigned int written = 0;
+        ok = EVP_Digest(key.buf, (size_t)key.len, block, &written, md, NULL) == 1;
+    }
+    else if (ok) {
+        memcpy(block, key.buf, (size_t)key.len);
+    }
+    PyBuffer_Release(&key);
+    if (ok) {
+        self->inner = pad_context(md, block, 0x36);
+        self->outer = pad_context(md, block, 0x5c);
+        self->work = EVP_MD_CTX_new();
+        ok = self->inner != NULL && self->outer != NULL && self->work != NULL;
+    }
+    OPENSSL_cleanse(block, sizeof block);
+    if (!ok) {
+        Py_DECREF(self);
+        return openssl_error("preparing the key");
+    }
+    return (PyObject *)self;
+}
+
+static void
+Hmac_dealloc(HmacObject *self)
+{
+    /* Freeing a context clears its state (the key's pads); NULL is fine. */
+    EVP_MD_CTX_free(self->inner);
+    EVP_MD_CTX_free(self->outer);
+    EVP_MD_CTX_free(self->work);
+    EVP_MD_free(self->md);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The inner hash of a str: its UTF-8 bytes, lone surrogates encoded as they are
+   ("surrogatepass", as strategies.canonical_bytes does). An ASCII str's own characters are
+   its UTF-8 bytes, so most values are hashed without a copy. */
+static int
+inner_of_text(HmacObject *self, PyObject *text, unsigned char *inner)
+{
+    if (PyUnicode_READY(text) < 0) {
+        return -1;
+    }
+    if (PyUnicode_IS_ASCII(text)) {
+        return sha256_after_pad(self, self->inner, PyUnicode_DATA(text),
+                                (size_t)PyUnicode_GET_LENGTH(text), inner);
+    }
+    PyObject *encoded = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+    if (encoded == NULL) {
+        return -1;
+    }
+    int ok = sha256_after_pad(self, self->inner, PyBytes_AS_STRING(encoded),
+                              (size_t)PyBytes_GET_SIZE(encoded), inner);
+    Py_DECREF(encoded);
+    return ok;
+}
+
+static int
+inner_of_bytes(HmacObject *self, PyObject *data, unsigned char *inner)
+{
+    Py_buffer value;
+    if (PyObject_GetBuffer(data, &value, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    int ok = sha256_after_pad(self, self->inner, value.buf, (size_t)value.len, inner);
+    PyBuffer_Release(&value);
+    return ok;
+}
+
+static PyObject *
+Hmac_digest(HmacObject *self, PyObject *data)
+{
+    unsigned char inner[DIGEST], outer[DIGEST];
+    int ok = PyUnicode_Check(data) ? inner_of_text(self, data, inner)
+                                   : inner_of_bytes(self, data, inner);
+    if (ok < 0) {
+        return NULL; /* not bytes-like, or a str that could not be encoded: raised */
+    }
+    ok = ok && sha256_after_pad(self, self->outer, inner, DIGEST, outer);
+    if (!ok) {
+        return openssl_error("hashing a value");
+    }
+    return PyBytes_FromStringAndSize((const char *)outer, DIGEST);
+}
+
+static PyObject *
+Hmac_repr(HmacObject *Py_UNUSED(self))
+{
+    return PyUnicode_FromString("Hmac(sha256)"); /* never the key */
+}
+
+static PyMethodDef Hmac_methods[] = {
+    {"digest", (PyCFunction)Hmac_digest, METH_O,
+     "digest(data) -> bytes: the 32-byte HMAC-SHA-256 of data: a bytes-like object, or a str\n"
+     "as its UTF-8 bytes (lone surrogates encoded as they are, 'surrogatepass')."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject HmacType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "casscade.masking._hmac.Hmac",
+    .tp_doc = "Hmac(key): HMAC-SHA-256 under one key, for many short values.",
+    .tp_basicsize = sizeof(HmacObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Hmac_new,
+    .tp_dealloc = (destructor)Hmac_dealloc,
+    .tp_repr = (reprfunc)Hmac_repr,
+    .tp_methods = Hmac_methods,
+};
+
+static struct PyModuleDef hmac_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "casscade.masking._hmac",
+    .m_doc = "HMAC-SHA-256 of many short values under one key (OpenSSL's SHA-256).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__hmac(void)
+{
+    if (PyType_Ready(&HmacType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&hmac_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&HmacType);
+    if (PyModule_AddObject(module, "Hmac", (PyObject *)&HmacType) < 0) {
+        Py_DECREF(&HmacType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,8 @@
+"""Types of the C extension `_hmac.c` (HMAC-SHA-256 under one key over OpenSSL's SHA-256)."""
+
+class Hmac:
+    """HMAC-SHA-256 under one key, for many short values."""
+
+    def __init__(self, key: bytes) -> None: ...
+    def digest(self, data: bytes | str, /) -> bytes:
+        """The 32-byte HMAC of `data`, a str as its UTF-8 bytes (lone surrogates kept)."""
