@@ -21,7 +21,7 @@ else:
     native = runpy.run_path(str(SRC / "casscade" / "_native.py"))
     extensions = [
         Extension(native["extension_module"](relative), [f"src/casscade/{relative}"],
-                  libraries=list(libraries), extra_compile_args=["-O2"])
+                  libraries=list(libraries))
         for relative, libraries in native["C_EXTENSIONS"].items()
     ]  # fmt: skip
     setup(

@@ -1,6 +1,6 @@
 """What masking costs: catch-ups with and without five masked columns per row, per destination.
 
-    .venv/bin/python benchmarks/masking.py [--rows 20000] [--rounds 5]
+    .venv/bin/python benchmarks/masking.py [--rows 20000] [--rounds 10]
         [--destinations postgres,timescaledb,clickhouse]
 
 Writes `--rows` rows into a 10-column CDC table of the local stack's Cassandra, then, as
@@ -131,40 +131,48 @@ def _summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, object]:
     }
 
 
+Runs = dict[str, dict[str, list[dict[str, float]]]]  # destination -> plain|masked -> runs
+
+
+def _measure(
+    stack: Stack,
+    session: Any,  # noqa: ANN401 - a cassandra-driver session (untyped)
+    table: str,
+    args: argparse.Namespace,
+) -> Runs:
+    """Every destination's rounds, one destination after the other (the module docstring)."""
+    start = durable_end(stack.cassandra.layout.cdc_raw_dir)
+    kinds = args.destinations.split(",")
+    runs: Runs = {kind: {"plain": [], "masked": []} for kind in kinds}
+    made: list[dict[str, object]] = []
+    try:
+        _write(session, table, args.rows)
+        for where in kinds:
+            for round_ in range(args.rounds):
+                for kind in ("plain", "masked") if round_ % 2 == 0 else ("masked", "plain"):
+                    made += stack_destinations(stack, uuid.uuid4().hex[:6], "bm", [where])
+                    config = _config(stack, table, made[-1], masked=kind == "masked")
+                    result = _catch_up(session, config, start)
+                    runs[where][kind].append(result)
+                    print(f"{where:>12} {kind:>6}: {result}", flush=True)
+    finally:
+        drop_run(session, table, made, keyspace=KEYSPACE)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--destinations", default=",".join(KINDS), help="comma-separated")
     args = parser.parse_args()
-    kinds = args.destinations.split(",")
-    if unknown := sorted(set(kinds) - set(KINDS)):
+    if unknown := sorted(set(args.destinations.split(",")) - set(KINDS)):
         parser.error(f"unknown destinations: {', '.join(unknown)} (known: {', '.join(KINDS)})")
     tune_collector()  # as `casscade run` does
     stack = Stack(build_settings(Path(".stack")))
     stack.up()
-    table = f"t_{uuid.uuid4().hex[:6]}"
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {
-        kind: {"plain": [], "masked": []} for kind in kinds
-    }
     with stack.cassandra.cluster() as cluster:
-        session = cluster.connect()
-        start = durable_end(stack.cassandra.layout.cdc_raw_dir)
-        made: list[dict[str, object]] = []
-        try:
-            _write(session, table, args.rows)
-            for destination_kind in kinds:  # one after the other: see the module docstring
-                for round_ in range(args.rounds):
-                    for kind in ("plain", "masked") if round_ % 2 == 0 else ("masked", "plain"):
-                        made += stack_destinations(
-                            stack, uuid.uuid4().hex[:6], "bm", [destination_kind]
-                        )
-                        config = _config(stack, table, made[-1], masked=kind == "masked")
-                        result = _catch_up(session, config, start)
-                        runs[destination_kind][kind].append(result)
-                        print(f"{destination_kind:>12} {kind:>6}: {result}", flush=True)
-        finally:
-            drop_run(session, table, made, keyspace=KEYSPACE)
+        runs = _measure(stack, cluster.connect(), f"t_{uuid.uuid4().hex[:6]}", args)
     figures: dict[str, object] = {
         "benchmark": "masking",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

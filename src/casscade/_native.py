@@ -79,9 +79,9 @@ def extension_module(relative: str) -> str:
 def stale_builds(package: Path = PACKAGE) -> list[Path]:
     """Builds in a checkout that would run other code than its sources.
 
-    A build is stale when its source changed after it (Python would import the old code) or
-    when its module is no longer in COMPILED (same). Empty for a pure install and for a
-    current build.
+    A build is stale when its source (`.py` of COMPILED, `.c` of C_EXTENSIONS) changed after
+    it (Python would import the old code) or when it is in neither list any more (same).
+    Empty for a pure install and for a current build.
     """
     sources = _sources(package)
     stale: list[Path] = []
@@ -122,6 +122,6 @@ def missing_builds(package: Path = PACKAGE) -> list[Path]:
 
 
 def is_compiled(package: Path = PACKAGE) -> bool:
-    """Whether every listed module has its build (False for a pure install): benchmarks
-    record it beside their figures."""
+    """Whether every module of COMPILED and C_EXTENSIONS has its build (False for a pure
+    install): benchmarks record it beside their figures."""
     return not missing_builds(package)

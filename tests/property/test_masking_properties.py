@@ -412,7 +412,7 @@ def test_audit_excerpts_hold_no_letters_or_digits(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=300))
-def test_keyed_hash_is_the_standard_hmac_sha256(key: bytes, message: bytes) -> None:
+def test_keyed_hash_of_bytes_is_the_standard_hmac_sha256(key: bytes, message: bytes) -> None:
     """The hasher's HMAC equals the standard library's for keys shorter than, equal to and
     longer than SHA-256's 64-byte block, and so do both of its implementations: the C
     extension (a compiled install) and the Python fallback (a pure one)."""
@@ -421,3 +421,15 @@ def test_keyed_hash_is_the_standard_hmac_sha256(key: bytes, message: bytes) -> N
     assert KeyedHasher("k", key).digest(message) == expected
     assert PythonHmac(key).digest(message) == expected
     assert new_hmac(key).digest(message) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.binary(min_size=0, max_size=200), text=st.text(alphabet=st.characters(
+    min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())))  # fmt: skip
+def test_keyed_hash_of_text_is_the_hmac_of_its_utf8(key: bytes, text: str) -> None:
+    """A text (ASCII, any other code point, lone surrogates) hashes as its UTF-8 bytes with
+    surrogates kept, in both implementations and through the hasher."""
+    expected = hmac.digest(key, text.encode("utf-8", "surrogatepass"), "sha256")
+    assert new_hmac(key).digest(text) == expected
+    assert PythonHmac(key).digest(text) == expected
+    assert KeyedHasher("k", key).digest(text) == expected

@@ -23,6 +23,7 @@ from casscade._native import (
     missing_builds,
     stale_builds,
 )
+from casscade.masking.strategies import new_hmac
 
 BUILD_SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]  # .cpython-311-x86_64-linux-gnu.so
 
@@ -44,6 +45,8 @@ def test_the_listed_modules_run_compiled_unless_installed_pure() -> None:
     built = {relative: importlib.util.find_spec(extension_module(relative)) is not None
              for relative in C_EXTENSIONS}  # fmt: skip
     assert built == dict.fromkeys(C_EXTENSIONS, compiled)
+    hasher = type(new_hmac(b"key")).__module__  # the extension loads and is used
+    assert hasher == ("casscade.masking._hmac" if compiled else "casscade.masking.strategies")
     every = [PACKAGE / relative for relative in (*COMPILED, *C_EXTENSIONS)]
     assert missing_builds() == ([] if compiled else every)
 

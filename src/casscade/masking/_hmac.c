@@ -1,17 +1,17 @@
 /*
  * casscade.masking._hmac: HMAC-SHA-256 (RFC 2104) of many short values under one key, with
- * OpenSSL's SHA-256 doing the hashing.
+ * OpenSSL 3's SHA-256 doing the hashing.
  *
  * Why C: masking hashes up to several values per change. From Python each HMAC costs about
- * 0.6 us, most of it Python calls and OpenSSL 3 making and freeing a digest context for
- * each of hashlib's copy() and digest(). Here the contexts that absorbed the key's two pads
- * are kept, and each value copies them into one working context: about 0.15 us a value,
- * with the call.
+ * 0.6 us (hashlib's copied states: four method calls, and an OpenSSL context made and freed
+ * for each copy() and digest()). Here the two contexts that absorbed the key's pads are
+ * kept, and each value copies them into one working context: about 0.19 us a value with the
+ * call (OpenSSL still makes the copy's internal state anew; docs/benchmarks.md).
  *
- * `Hmac(key).digest(data)` equals `hmac.digest(key, data, "sha256")` for every key and data,
- * a str hashed as its UTF-8 bytes with lone surrogates kept ("surrogatepass")
- * (tests/property/test_masking_properties.py checks it with hypothesis). The pure-Python
- * fallback is `PythonHmac` in strategies.py (CASSCADE_PURE_PYTHON=1 builds no C).
+ * `OpenSslHmac(key).digest(data)` equals `hmac.digest(key, data, "sha256")` for every key
+ * and data, a str hashed as its UTF-8 bytes with lone surrogates kept ("surrogatepass");
+ * tests/property/test_masking_properties.py checks both with hypothesis. The pure-Python
+ * equivalent is `PythonHmac` in strategies.py (an install without C builds uses it).
  *
  * Thread safety: a call uses the object's working context and never releases the GIL, so two
  * calls on one object never run at once on CPython with a GIL (3.11, the project's Python).
@@ -19,7 +19,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
+
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "casscade.masking._hmac needs OpenSSL 3 (EVP_MD_fetch, EVP_DigestInit_ex2)"
+#endif
 
 #define BLOCK 64  /* SHA-256's block size, the length of the HMAC pads */
 #define DIGEST 32 /* SHA-256's output size */
@@ -32,27 +38,38 @@ typedef struct {
     EVP_MD_CTX *work;  /* a copy of one of them, per value */
 } HmacObject;
 
+/* Raises RuntimeError naming what failed and OpenSSL's reason, and empties OpenSSL's error
+   queue (a stale entry would mislead the next OpenSSL user on this thread). */
 static PyObject *
 openssl_error(const char *what)
 {
-    PyErr_Format(PyExc_RuntimeError, "OpenSSL's SHA-256 failed while %s", what);
+    unsigned long code = ERR_get_error();
+    const char *reason = code == 0 ? NULL : ERR_reason_error_string(code);
+    PyErr_Format(PyExc_RuntimeError, "OpenSSL's SHA-256 failed while %s: %s", what,
+                 reason == NULL ? "no reason given" : reason);
+    ERR_clear_error();
     return NULL;
 }
 
 /* SHA-256 of a pad, then data, into out: the inner hash (the value after the key XOR
-   ipad) or the outer one (the inner hash after the key XOR opad). 1 done, 0 failed. */
+   ipad) or the outer one (the inner hash after the key XOR opad). 1 done, 0 failed (the
+   working context is then reset, not left half made). */
 static int
 sha256_after_pad(HmacObject *self, const EVP_MD_CTX *pad, const void *data, size_t length,
                  unsigned char *out)
 {
     unsigned int written = 0;
-    return EVP_MD_CTX_copy_ex(self->work, pad) == 1
+    int ok = EVP_MD_CTX_copy_ex(self->work, pad) == 1
         && EVP_DigestUpdate(self->work, data, length) == 1
         && EVP_DigestFinal_ex(self->work, out, &written) == 1
         && written == DIGEST;
+    if (!ok) {
+        EVP_MD_CTX_reset(self->work);
+    }
+    return ok;
 }
 
-/* A context that absorbed the key block XOR `with`. */
+/* A context that absorbed the key block XOR `with`; NULL when OpenSSL failed. */
 static EVP_MD_CTX *
 pad_context(const EVP_MD *md, const unsigned char *block, unsigned char with)
 {
@@ -77,10 +94,10 @@ Hmac_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *keywords[] = {"key", NULL};
     Py_buffer key;
     unsigned char block[BLOCK] = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*:Hmac", keywords, &key)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*:OpenSslHmac", keywords, &key)) {
         return NULL;
     }
-    HmacObject *self = (HmacObject *)type->tp_alloc(type, 0);
+    HmacObject *self = (HmacObject *)type->tp_alloc(type, 0); /* fields zeroed */
     if (self == NULL) {
         PyBuffer_Release(&key);
         return NULL;
@@ -91,7 +108,7 @@ Hmac_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         unsigned int written = 0;
         ok = EVP_Digest(key.buf, (size_t)key.len, block, &written, md, NULL) == 1;
     }
-    else if (ok) {
+    else if (ok && key.len > 0) {
         memcpy(block, key.buf, (size_t)key.len);
     }
     PyBuffer_Release(&key);
@@ -122,13 +139,16 @@ Hmac_dealloc(HmacObject *self)
 
 /* The inner hash of a str: its UTF-8 bytes, lone surrogates encoded as they are
    ("surrogatepass", as strategies.canonical_bytes does). An ASCII str's own characters are
-   its UTF-8 bytes, so most values are hashed without a copy. */
+   its UTF-8 bytes, so most values are hashed without a copy. 1 done, 0 OpenSSL failed,
+   -1 a Python error is set. */
 static int
 inner_of_text(HmacObject *self, PyObject *text, unsigned char *inner)
 {
+#if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(text) < 0) {
         return -1;
     }
+#endif
     if (PyUnicode_IS_ASCII(text)) {
         return sha256_after_pad(self, self->inner, PyUnicode_DATA(text),
                                 (size_t)PyUnicode_GET_LENGTH(text), inner);
@@ -143,6 +163,7 @@ inner_of_text(HmacObject *self, PyObject *text, unsigned char *inner)
     return ok;
 }
 
+/* The inner hash of a bytes-like object; returns as inner_of_text. */
 static int
 inner_of_bytes(HmacObject *self, PyObject *data, unsigned char *inner)
 {
@@ -174,7 +195,7 @@ Hmac_digest(HmacObject *self, PyObject *data)
 static PyObject *
 Hmac_repr(HmacObject *Py_UNUSED(self))
 {
-    return PyUnicode_FromString("Hmac(sha256)"); /* never the key */
+    return PyUnicode_FromString("OpenSslHmac(sha256)"); /* never the key */
 }
 
 static PyMethodDef Hmac_methods[] = {
@@ -186,8 +207,8 @@ static PyMethodDef Hmac_methods[] = {
 
 static PyTypeObject HmacType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "casscade.masking._hmac.Hmac",
-    .tp_doc = "Hmac(key): HMAC-SHA-256 under one key, for many short values.",
+    .tp_name = "casscade.masking._hmac.OpenSslHmac",
+    .tp_doc = "OpenSslHmac(key): HMAC-SHA-256 under one key, for many short values.",
     .tp_basicsize = sizeof(HmacObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = Hmac_new,
@@ -199,7 +220,7 @@ static PyTypeObject HmacType = {
 static struct PyModuleDef hmac_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "casscade.masking._hmac",
-    .m_doc = "HMAC-SHA-256 of many short values under one key (OpenSSL's SHA-256).",
+    .m_doc = "HMAC-SHA-256 of many short values under one key (OpenSSL 3's SHA-256).",
     .m_size = -1,
 };
 
@@ -214,7 +235,7 @@ PyInit__hmac(void)
         return NULL;
     }
     Py_INCREF(&HmacType);
-    if (PyModule_AddObject(module, "Hmac", (PyObject *)&HmacType) < 0) {
+    if (PyModule_AddObject(module, "OpenSslHmac", (PyObject *)&HmacType) < 0) {
         Py_DECREF(&HmacType);
         Py_DECREF(module);
         return NULL;

@@ -1,6 +1,6 @@
-"""Types of the C extension `_hmac.c` (HMAC-SHA-256 under one key over OpenSSL's SHA-256)."""
+"""Types of the C extension `_hmac.c` (HMAC-SHA-256 under one key over OpenSSL 3's SHA-256)."""
 
-class Hmac:
+class OpenSslHmac:
     """HMAC-SHA-256 under one key, for many short values."""
 
     def __init__(self, key: bytes) -> None: ...

@@ -246,7 +246,7 @@ class Masker:
             return self._map_cell_fn(column, where)
         if isinstance(t, UdtType):
             by_field = self._compiler.field_functions(rule, where)
-            return _field_cell(by_field) if by_field else None
+            return _field_cell(by_field, self._field_hashers(rule, where)) if by_field else None
         raise MaskingError("no cell masking for this column type", where)
 
     def _value_cell_fn(self, rule: BoundRule, where: str) -> CellFn | None:
@@ -256,14 +256,29 @@ class Masker:
             return _hash_cell(hasher, where)
         return _value_cell(self._compiler.bare(rule, where), where)
 
+    def _field_hashers(self, rule: BoundRule, where: str) -> dict[str, tuple[KeyedHasher, str]]:
+        """Per UDT field that is hashed: its hasher and its place."""
+        out: dict[str, tuple[KeyedHasher, str]] = {}
+        for _index, name, part in rule.fields:
+            hasher = self._compiler.hasher_of(part, f"{where}.fields.{name}")
+            if hasher is not None:
+                out[name] = (hasher, f"{where}.fields.{name}")
+        return out
+
     def _map_cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
         rule, compiler = column.rule, self._compiler
         if rule.keys is None:  # the path (the key) stays: only values
             if rule.values is None:
                 return None
             return self._value_cell_fn(rule.values, f"{where}.values")
-        values = None if rule.values is None else compiler.compile(rule.values, f"{where}.values")
-        return _path_cell(values, compiler.compile(rule.keys, f"{where}.keys"))
+        keys = compiler.compile(rule.keys, f"{where}.keys")
+        if rule.values is None:
+            return _path_cell(None, keys)
+        where = f"{where}.values"
+        hasher = compiler.hasher_of(rule.values, where)
+        if hasher is not None:
+            return _path_cell(None, keys, (hasher, where))
+        return _path_cell(compiler.compile(rule.values, where), keys)
 
 
 class _SnapshotMasks:
@@ -419,14 +434,21 @@ def _hash_cell(hasher: KeyedHasher, where: str) -> CellFn:
     return mask
 
 
-def _path_cell(value_fn: ValueFn | None, path_fn: ValueFn | None) -> CellFn | None:
-    """Cells whose path is masked (set elements, map keys), and maybe their value."""
+def _path_cell(
+    value_fn: ValueFn | None,
+    path_fn: ValueFn | None,
+    hashing: tuple[KeyedHasher, str] | None = None,
+) -> CellFn | None:
+    """Cells whose path is masked (set elements, map keys), and maybe their value: with
+    `value_fn`, or hashed by `hashing` (the hasher and the value's place)."""
     if path_fn is None:
         return None
 
     def mask(cell: Cell) -> CellChange:
         column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
-        if value_fn is not None:
+        if hashing is not None:
+            value, raw = _hash_value(hashing, value)
+        elif value_fn is not None:
             value = value_fn(value)
             raw = _masked_raw(value)
         if path is not None:
@@ -436,19 +458,42 @@ def _path_cell(value_fn: ValueFn | None, path_fn: ValueFn | None) -> CellFn | No
     return mask
 
 
-def _field_cell(by_field: Mapping[str, ValueFn]) -> CellFn:
-    """Cells of a non-frozen UDT: the path is the field's name."""
+def _field_cell(
+    by_field: Mapping[str, ValueFn], hashed: Mapping[str, tuple[KeyedHasher, str]]
+) -> CellFn:
+    """Cells of a non-frozen UDT: the path is the field's name. Fields in `hashed` (the
+    hasher and the field's place) are hashed with the HMAC as tie bytes, the others masked
+    by their function in `by_field`."""
 
     def mask(cell: Cell) -> CellChange:
-        fn = by_field.get(str(cell.path))
+        name = str(cell.path)
+        fn = by_field.get(name)
         if fn is None:
             return cell_change(cell)
         column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
-        value = fn(value)
-        raw = _masked_raw(value)
+        hashing = hashed.get(name)
+        if hashing is not None:
+            value, raw = _hash_value(hashing, value)
+        else:
+            value = fn(value)
+            raw = _masked_raw(value)
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
     return mask
+
+
+def _hash_value(hashing: tuple[KeyedHasher, str], value: object) -> tuple[object, bytes]:
+    """A value hashed, and its tie bytes, the HMAC's 32 bytes (as `_hash_cell`, which inlines
+    this for simple columns); a null stays null. `hashing`: the hasher and the value's place
+    (for errors)."""
+    if value is None:
+        return None, b""
+    hasher, where = hashing
+    try:
+        raw = hasher.digest(value)
+    except MaskingError as exc:
+        raise exc.located(where) from None
+    return hasher.prefix + raw.hex(), raw
 
 
 def _as_cell(change: CellChange) -> Cell:
@@ -459,8 +504,9 @@ def _as_cell(change: CellChange) -> Cell:
 def _masked_raw(value: object) -> bytes:
     """The bytes that break ties of a masked value: its own, never the original's (which would
     carry what masking hides). Ties of equal timestamps in a masked column therefore go to
-    the greater masked value, where Cassandra compares the originals. A hashed value's tie
-    bytes are its HMAC's 32 bytes (`_hash_cell`): for one key they order as its hex text."""
+    the greater masked value, where Cassandra compares the originals. Hashed values are not
+    given here: their tie bytes are their HMAC's 32 bytes (`_hash_cell`, `_hash_value`),
+    which order as their hex text under one key."""
     if type(value) is str:  # what every strategy but redact gives
         return value.encode("utf-8", "surrogatepass")
     if value is None:

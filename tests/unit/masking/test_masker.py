@@ -369,7 +369,7 @@ def test_mask_event_frozen_values_of_every_shape(
     assert [(c.path, c.value) for c in masked.cells] == [(expected_path, expected_value)]
 
 
-def test_token_context_is_per_thread() -> None:
+def test_token_context_set_in_one_thread_is_unseen_in_another() -> None:
     """What one thread sets is not what another sees (a compiled subclass of threading.local
     shared one slot between threads, and corrupted memory when it was made)."""
     context = TokenContext()
@@ -415,23 +415,42 @@ def test_one_masker_in_two_threads_keeps_each_threads_tokens_apart() -> None:
 
 
 def test_hashed_cells_break_ties_by_the_hmac_bytes_in_the_order_of_their_text() -> None:
-    """A hashed cell's tie bytes are its HMAC's 32 bytes, not its 67 characters of text
-    (fewer bytes to send and store), and hashes order alike by either."""
-    schema = table({"id": ("partition_key", 0, "int"), "phone": ("regular", -1, "text"),
-                    "seen": ("regular", -1, "list<text>")})  # fmt: skip
-    hashed = {"class": "pii", "strategy": "hash"}
-    elements = {"class": "pii", "elements": {"strategy": "hash"}}
-    rules = {"ks.t": {"columns": {"phone": hashed, "seen": elements}}}
+    """Every hashed cell's tie bytes are its HMAC's 32 bytes, not its 67 characters of text
+    (fewer bytes to send and store): simple columns, list elements, map values (with the
+    keys kept or masked too) and UDT fields. Under one key they order as the text."""
+    schema = table(
+        {"id": ("partition_key", 0, "int"), "phone": ("regular", -1, "text"),
+         "seen": ("regular", -1, "list<text>"), "by_day": ("regular", -1, "map<text, text>"),
+         "by_key": ("regular", -1, "map<text, text>"), "home": ("regular", -1, "addr")},
+        types={"addr": (("street", "zip"), ("text", "text"))},
+    )  # fmt: skip
+    hashed = {"strategy": "hash"}
+    rules = {"ks.t": {"columns": {
+        "phone": {"class": "pii", **hashed},
+        "seen": {"class": "pii", "elements": hashed},
+        "by_day": {"class": "pii", "values": hashed},
+        "by_key": {"class": "pii", "keys": hashed, "values": hashed},
+        "home": {"class": "pii", "fields": {"street": hashed}},
+    }}}  # fmt: skip
     masker = Masker(config(rules), ring())
     values = [f"+1 415 555 {n:04d}" for n in range(40)]
-    cells = [_cell("phone", v) for v in values] + [
-        _cell("seen", v, path=uuid.uuid1()) for v in values
+    cells = [
+        *(_cell("phone", v) for v in values),
+        *(_cell("seen", v, path=uuid.uuid1()) for v in values),
+        *(_cell("by_day", v, path=f"day {n}") for n, v in enumerate(values)),
+        *(_cell("by_key", v, path=f"key {n}") for n, v in enumerate(values)),
+        *(_cell("home", v, path="street") for v in values),
     ]
     event = dataclasses.replace(_upsert(*cells, clustering=()), partition_key=(1,))
     masked = masker.mask_event(event, schema).cells
-    for cell, value in zip(masked, values * 2, strict=True):
+    for cell, value in zip(masked, values * 5, strict=True):
         assert cell.value == HASH.hash(value)
         assert cell.raw == hmac.digest(HASH_KEY, value.encode(), "sha256")
     assert sorted(masked, key=lambda c: c.raw) == sorted(masked, key=lambda c: str(c.value))
-    nulled = masker.mask_event(dataclasses.replace(event, cells=(_cell("phone", None),)), schema)
-    assert (nulled.cells[0].value, nulled.cells[0].raw) == (None, b"")
+    assert {c.path for c in masked if c.column == "by_key"} == {
+        HASH.hash(f"key {n}") for n in range(40)
+    }
+    nulls = tuple(_cell(column, None, path=path) for column, path in
+                  (("phone", None), ("by_key", "k"), ("home", "street")))  # fmt: skip
+    nulled = masker.mask_event(dataclasses.replace(event, cells=nulls), schema).cells
+    assert [(c.value, c.raw) for c in nulled] == [(None, b"")] * 3

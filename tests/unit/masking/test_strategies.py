@@ -7,7 +7,11 @@ import decimal
 import hashlib
 import hmac
 import ipaddress
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -183,10 +187,41 @@ def test_hmac_hashes_text_as_its_utf8_with_lone_surrogates_kept(text: str) -> No
     assert PythonHmac(HASH_KEY).digest(text) == expected
 
 
-def test_hmac_refuses_what_is_neither_text_nor_bytes_and_hides_its_key() -> None:
-    """A value of another type is a TypeError, and neither repr says anything of the key."""
+def test_hmac_of_what_is_neither_text_nor_bytes_is_a_type_error() -> None:
+    """Both HMACs refuse a value of another type (the hasher gives them canonical bytes)."""
     for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
         with pytest.raises(TypeError):
             implementation.digest(5)  # type: ignore[arg-type]
+
+
+def test_hmac_repr_names_the_hash_and_never_the_key() -> None:
+    """Neither HMAC's repr shows key material."""
+    for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
         assert HASH_KEY.hex() not in repr(implementation)
+        assert str(HASH_KEY) not in repr(implementation)
         assert "sha256" in repr(implementation)
+
+
+def test_hmac_without_openssls_sha256_fails_with_one_line(tmp_path: Path) -> None:
+    """An OpenSSL that offers no SHA-256 (only its null provider loaded) makes the C HMAC
+    fail when keyed, naming what failed and OpenSSL's reason, not crash."""
+    config = tmp_path / "openssl.cnf"
+    config.write_text(
+        "openssl_conf = init\n[init]\nproviders = providers\n"
+        "[providers]\nnull = null\n[null]\nactivate = 1\n"
+    )
+    probe = (
+        "from casscade.masking._hmac import OpenSslHmac\n"
+        "try:\n    OpenSslHmac(b'k')\nexcept RuntimeError as exc:\n    print(exc)\n"
+    )
+    if type(new_hmac(b"k")) is PythonHmac:
+        pytest.skip("a pure install has no C HMAC")  # CI runs the compiled build
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "OPENSSL_CONF": str(config)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith("OpenSSL's SHA-256 failed while preparing the key: ")
