@@ -32,7 +32,7 @@ from casscade.commitlog.codecs import CqlDate, CqlTime, CqlTimestamp, Duration
 from casscade.masking.errors import MaskingError
 
 try:
-    from casscade.masking import _hmac
+    import casscade.masking._hmac as _hmac  # not `from ... import`: its ImportError is vaguer
 except ModuleNotFoundError as missing:  # an install without C builds (CASSCADE_PURE_PYTHON=1)
     if missing.name != "casscade.masking._hmac":
         raise

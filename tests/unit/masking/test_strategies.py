@@ -225,3 +225,44 @@ def test_hmac_without_openssls_sha256_fails_with_one_line(tmp_path: Path) -> Non
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().startswith("OpenSSL's SHA-256 failed while preparing the key: ")
+
+
+_WITHOUT_C_HMAC = """
+import importlib.abc, sys
+
+class NoCHmac(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "casscade.masking._hmac":
+            raise {error}("the C HMAC is {how}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoCHmac())
+try:
+    from casscade.masking.strategies import PythonHmac, new_hmac
+except ImportError as exc:
+    print("refused:", exc)
+else:
+    print(type(new_hmac(b"k")).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("error", "how", "expected"),
+    [
+        ("ModuleNotFoundError", "not built", "PythonHmac"),
+        ("ImportError", "built but not loadable", "refused: the C HMAC is built but not loadable"),
+    ],
+)
+def test_the_python_hmac_stands_in_only_where_no_c_hmac_was_built(
+    error: str, how: str, expected: str
+) -> None:
+    """An install without C builds hashes with PythonHmac; a C build that is there but does
+    not load (libcrypto missing) fails the import rather than quietly run 3 times slower."""
+    run = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_C_HMAC.format(error=error, how=how)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == expected
