@@ -51,9 +51,10 @@ def test_the_listed_modules_run_compiled_unless_installed_pure() -> None:
     assert missing_builds() == ([] if compiled else every)
 
 
-def _package(root: Path) -> tuple[Path, Path]:
-    """A package folder holding the first listed module, its source older than its build."""
-    source = root / COMPILED[0]
+def _package(root: Path, relative: str = COMPILED[0]) -> tuple[Path, Path]:
+    """A package folder holding one listed module (the first compiled one unless said), its
+    source older than its build."""
+    source = root / relative
     source.parent.mkdir(parents=True)
     source.write_text("x = 1\n")
     build = source.with_name(source.stem + BUILD_SUFFIX)
@@ -79,14 +80,7 @@ def test_a_source_edited_after_its_build_makes_the_build_stale(tmp_path: Path) -
 
 def test_a_c_extension_build_is_stale_when_its_c_source_is_newer(tmp_path: Path) -> None:
     """A C extension's build is judged by its `.c` as a compiled module's by its `.py`."""
-    relative = next(iter(C_EXTENSIONS))
-    source = tmp_path / relative
-    source.parent.mkdir(parents=True)
-    source.write_text("/* C */\n")
-    build = source.with_name(source.stem + BUILD_SUFFIX)
-    build.write_bytes(b"")
-    os.utime(source, (1_000, 1_000))
-    os.utime(build, (2_000, 2_000))
+    source, build = _package(tmp_path, next(iter(C_EXTENSIONS)))
     assert stale_builds(tmp_path) == []
     assert source not in missing_builds(tmp_path)
     os.utime(source, (3_000, 3_000))
