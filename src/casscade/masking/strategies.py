@@ -32,7 +32,8 @@ from casscade.commitlog.codecs import CqlDate, CqlTime, CqlTimestamp, Duration
 from casscade.masking.errors import MaskingError
 
 try:
-    import casscade.masking._hmac as _hmac  # not `from ... import`: its ImportError is vaguer
+    # Not `from casscade.masking import _hmac`: its absence would then be a plain ImportError.
+    import casscade.masking._hmac as _hmac  # noqa: PLR0402
 except ModuleNotFoundError as missing:  # an install without C builds (CASSCADE_PURE_PYTHON=1)
     if missing.name != "casscade.masking._hmac":
         raise
@@ -162,10 +163,12 @@ class KeyedHasher:
 
     __slots__ = ("_hmac", "_key_id", "_prefix")
 
+    _hmac: Callable[[bytes | str], bytes]
+
     def __init__(self, key_id: str, key: bytes) -> None:
         self._key_id = key_id
         self._prefix = key_id + ":"
-        self._hmac = new_hmac(key)
+        self._hmac = new_hmac(key).digest  # bound once: no method lookup per value
 
     def __repr__(self) -> str:
         return f"KeyedHasher(key_id={self._key_id})"
@@ -183,8 +186,8 @@ class KeyedHasher:
         """The HMAC of a non-null value's canonical form, 32 bytes; `hash` is its hex text
         after `prefix`."""
         if type(value) is str:  # most values: hashed as their UTF-8, as canonical_bytes does
-            return self._hmac.digest(value)
-        return self._hmac.digest(canonical_bytes(value))
+            return self._hmac(value)
+        return self._hmac(canonical_bytes(value))
 
 
 class Hmac(Protocol):
