@@ -157,11 +157,11 @@ KINDS = ("postgres", "timescaledb", "clickhouse")
 
 
 def stack_destinations(
-    stack: Stack, run: str, tag: str, kinds: Sequence[str] = KINDS
+    stack: Stack, run: str, tag: str, kinds: Sequence[str] = KINDS, *, by_kind: bool = False
 ) -> list[dict[str, object]]:
     """The local stack's destinations of these kinds (in the order of KINDS), each named
-    `<tag>-<kind>-<run>`, its schemas or databases named `<tag><run>_...` (what `drop_run`
-    drops)."""
+    `<tag>-<kind>-<run>` (with `by_kind`: just `<kind>`, what together.py and processes.py
+    report by), its schemas or databases named `<tag><run>_...` (what `drop_run` drops)."""
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     prefix = f"{tag}{run}_"
     every: list[dict[str, object]] = [
@@ -171,7 +171,8 @@ def stack_destinations(
          "user": ts.user, "schema_prefix": prefix, "prepared_statements": False},
         {"type": "clickhouse", "dsn": stack.settings.clickhouse_dsn(), "database_prefix": prefix},
     ]  # fmt: skip
-    return [{**d, "name": f"{tag}-{d['type']}-{run}"} for d in every if d["type"] in kinds]
+    return [{**d, "name": d["type"] if by_kind else f"{tag}-{d['type']}-{run}"}
+            for d in every if d["type"] in kinds]  # fmt: skip
 
 
 def _catch_up(

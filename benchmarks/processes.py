@@ -28,7 +28,15 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_results, write_rows
+from pipeline import (
+    KEYSPACE,
+    drop_run,
+    durable_end,
+    stack_destinations,
+    start_at,
+    write_results,
+    write_rows,
+)
 from together import _SERVERS, _applied, _cpu_seconds_of
 
 from casscade._native import is_compiled
@@ -112,14 +120,7 @@ def main() -> None:
     stack.up()
     run = uuid.uuid4().hex[:6]
     table = f"t_{run}"
-    pg = stack.settings.postgres
-    destinations: list[dict[str, object]] = [
-        {"type": "postgres", "name": "postgres", "host": pg.host, "port": pg.port,
-         "database": pg.database, "user": pg.user, "password": pg.password,
-         "schema_prefix": f"p{run}_"},
-        {"type": "clickhouse", "name": "clickhouse", "dsn": stack.settings.clickhouse_dsn(),
-         "database_prefix": f"p{run}_"},
-    ]  # fmt: skip
+    destinations = stack_destinations(stack, run, "p", ["postgres", "clickhouse"], by_kind=True)
     spawn = multiprocessing.get_context("spawn")
     ready: Queue[str] = spawn.Queue()
     results: Queue[dict[str, Any]] = spawn.Queue()

@@ -27,7 +27,15 @@ import uuid
 from pathlib import Path
 
 # The same table, rows and start (where cdc_raw ended before the writes) as pipeline.py.
-from pipeline import KEYSPACE, drop_run, durable_end, start_at, write_results, write_rows
+from pipeline import (
+    KEYSPACE,
+    drop_run,
+    durable_end,
+    stack_destinations,
+    start_at,
+    write_results,
+    write_rows,
+)
 
 from casscade._native import is_compiled
 from casscade.cli.stack import build_settings
@@ -67,23 +75,10 @@ def _cpu_seconds_of(names: tuple[str, ...]) -> dict[str, float]:
 
 
 def _destinations(stack: Stack, run: str, args: argparse.Namespace) -> list[dict[str, object]]:
-    pg, ts = stack.settings.postgres, stack.settings.timescaledb
-    destinations: list[dict[str, object]] = [
-        {"type": "postgres", "name": "postgres", "host": pg.host, "port": pg.port,
-         "database": pg.database, "user": pg.user, "password": pg.password,
-         "schema_prefix": f"t{run}_"},
-        {"type": "clickhouse", "name": "clickhouse", "dsn": stack.settings.clickhouse_dsn(),
-         "database_prefix": f"t{run}_"},
-    ]  # fmt: skip
-    if args.only:
-        destinations = [d for d in destinations if d["name"] == args.only]
+    kinds = [args.only] if args.only else ["postgres", "clickhouse"]
     if args.with_timescaledb:
-        destinations.append({
-            "type": "timescaledb", "name": "timescaledb", "host": ts.host, "port": ts.port,
-            "database": ts.database, "user": ts.user, "schema_prefix": f"t{run}_",
-            "prepared_statements": False,
-        })  # fmt: skip
-    return destinations
+        kinds.append("timescaledb")
+    return stack_destinations(stack, run, "t", kinds, by_kind=True)
 
 
 def main() -> None:
