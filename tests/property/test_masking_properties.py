@@ -418,9 +418,32 @@ def test_keyed_hash_of_bytes_is_the_standard_hmac_sha256(key: bytes, message: by
     extension (a compiled install) and the Python fallback (a pure one)."""
     expected = hmac.digest(key, message, "sha256")
     assert KeyedHasher("k", key).hash(message) == f"k:{expected.hex()}"
-    assert KeyedHasher("k", key).digest(message) == expected
+    assert KeyedHasher("k", key).hash_and_head(message, 32) == (f"k:{expected.hex()}", expected)
     assert PythonHmac(key).digest(message) == expected
     assert new_hmac(key).digest(message) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=0, max_size=200),
+    data=st.one_of(st.binary(max_size=300), st.text(alphabet=st.characters(
+        min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()))),
+    prefix=st.text(max_size=40),
+    head=st.integers(min_value=0, max_value=32),
+)  # fmt: skip
+def test_hex_and_head_is_the_prefixed_hex_and_first_bytes_of_the_hmac(
+    key: bytes, data: bytes | str, prefix: str, head: int
+) -> None:
+    """`hex_and_head` gives the prefix and the HMAC's hex, and the HMAC's first `head` bytes,
+    in both implementations, for any prefix (the C one copies an ASCII prefix itself and
+    joins any other as Python does) and any bytes or text."""
+    message = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    expected = hmac.digest(key, message, "sha256")
+    wanted = (prefix + expected.hex(), expected[:head])
+    assert new_hmac(key).hex_and_head(data, prefix, head) == wanted
+    assert PythonHmac(key).hex_and_head(data, prefix, head) == wanted
+    assert KeyedHasher("k", key).hash_and_head(data, head) == ("k:" + expected.hex(),
+                                                               expected[:head])  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
@@ -432,4 +455,4 @@ def test_keyed_hash_of_text_is_the_hmac_of_its_utf8(key: bytes, text: str) -> No
     expected = hmac.digest(key, text.encode("utf-8", "surrogatepass"), "sha256")
     assert new_hmac(key).digest(text) == expected
     assert PythonHmac(key).digest(text) == expected
-    assert KeyedHasher("k", key).digest(text) == expected
+    assert KeyedHasher("k", key).hash_and_head(text, 32)[1] == expected

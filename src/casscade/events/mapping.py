@@ -13,8 +13,8 @@ apart from what a mask does (tokenizing records vault entries).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import NamedTuple, Protocol
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from casscade.commitlog.position import Position
 from casscade.commitlog.records import (
@@ -47,40 +47,51 @@ _INCLUSIVE_START = frozenset({BoundKind.INCL_START_BOUND, BoundKind.EXCL_END_INC
 _INCLUSIVE_END = frozenset({BoundKind.INCL_END_BOUND, BoundKind.INCL_END_EXCL_START_BOUNDARY})
 
 
-class TableMask(Protocol):
-    """How one table's values are masked while its events are built."""
+class TableMask:
+    """How one table's values are masked while its events are built (casscade.masking's
+    `CompiledMask`). A base class, not a Protocol: compiled (casscade._native), the mapping
+    calls its methods directly rather than look them up by name, several times an update."""
+
+    __slots__ = ()
 
     def partition_key(self, values: tuple[object, ...]) -> tuple[object, ...]:
         """The partition key as destinations see it."""
-        ...
+        raise NotImplementedError
 
     def clustering(self, values: tuple[object, ...]) -> tuple[object, ...]:
         """A row's clustering (or a prefix of it) as destinations see it."""
-        ...
+        raise NotImplementedError
 
     def bounds(self, bounds: ClusteringRange) -> ClusteringRange:
         """A range deletion's bounds (may refuse a range it cannot mask)."""
-        ...
+        raise NotImplementedError
 
     def cells(self, cells: tuple[Cell, ...]) -> tuple[CellChange, ...]:
         """A row's decoded cells as cell changes, the masked ones masked."""
-        ...
+        raise NotImplementedError
 
 
-MaskLookup = Callable[[PartitionUpdate], "TableMask | None"]
+class MaskLookup:
+    """The mask of each partition update's table, for `mutation_to_events` (a base class for
+    the reason `TableMask` is one)."""
+
+    __slots__ = ()
+
+    def mask_of(self, update: PartitionUpdate) -> TableMask | None:
+        """The mask of the update's table; None when its table is not masked."""
+        raise NotImplementedError
 
 
-def mutation_to_events(mutation: Mutation, mask_of: MaskLookup | None = None) -> list[ChangeEvent]:
+def mutation_to_events(mutation: Mutation, masks: MaskLookup | None = None) -> list[ChangeEvent]:
     """Every change event of a decoded mutation, in log order.
 
     Args:
         mutation: a decoded commit-log entry.
-        mask_of: the mask of each partition update's table (None: the table is not masked);
-            None: nothing is masked.
+        masks: the mask of each partition update's table; None: nothing is masked.
     """
     events: list[ChangeEvent] = []
     for update in mutation.updates:
-        mask = None if mask_of is None else mask_of(update)
+        mask = None if masks is None else masks.mask_of(update)
         events.extend(_update_events(update, mutation, mask))
     return events
 

@@ -46,8 +46,8 @@ class CellChange(NamedTuple):
             map -> key, UDT -> field name. None for whole-column cells.
         raw: the value as Cassandra serialized it, which decides between two live cells
             with equal timestamps (the greater as unsigned bytes wins); after masking, bytes
-            of the masked value, never of the original: a hash's 32 bytes of HMAC, another
-            text as UTF-8, a blob as it is, nothing for null.
+            of the masked value, never of the original: a hash's first 8 bytes of HMAC,
+            another text as UTF-8, a blob as it is, nothing for null.
 
     A NamedTuple, where the other values are frozen dataclasses: one is built per cell (eight
     per row of a ten-column table, again for each masked one), and a frozen dataclass costs

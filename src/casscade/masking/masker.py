@@ -24,14 +24,15 @@ Masker may serve several threads (the vault entries of a call are per thread).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import Final
 
 from casscade.commitlog.records import Cell, Mutation, PartitionUpdate
 from casscade.commitlog.schema import SchemaSnapshot, TableSchema
 from casscade.commitlog.types import ListType, MapType, SetType, UdtType, is_multi_cell
 from casscade.errors import ConfigError
-from casscade.events.mapping import cell_change, mutation_to_events
+from casscade.events.mapping import MaskLookup, TableMask, cell_change, mutation_to_events
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange
 from casscade.masking._compile import Compiler, TokenContext, ValueFn
 from casscade.masking.binding import BoundColumn, BoundRule, bind_table, masked_table_schema
@@ -41,9 +42,8 @@ from casscade.masking.keys import KeyRing
 from casscade.masking.rules import MaskingConfig, rules_version
 from casscade.masking.strategies import KeyedHasher, Tokenizer
 
-__all__ = ["CompiledMask", "Masker"]
+__all__ = ["HASH_TIE_BYTES", "CompiledMask", "Masker"]
 
-CellFn = Callable[[Cell], CellChange]
 KeyFns = tuple[ValueFn | None, ...]
 
 
@@ -230,7 +230,7 @@ class Masker:
             return None
         return CompiledMask(table, partition, clustering, cells)
 
-    def _cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
+    def _cell_fn(self, column: BoundColumn, where: str) -> CellMask | None:
         rule, t = column.rule, column.column.cql_type
         if not rule.changes_values:
             return None
@@ -241,20 +241,21 @@ class Masker:
         if isinstance(t, ListType) and rule.elements is not None:
             return self._value_cell_fn(rule.elements, f"{where}.elements")
         if isinstance(t, SetType) and rule.elements is not None:
-            return _path_cell(None, compile_(rule.elements, f"{where}.elements"))
+            return _path_cell(compile_(rule.elements, f"{where}.elements"))
         if isinstance(t, MapType):
             return self._map_cell_fn(column, where)
         if isinstance(t, UdtType):
             by_field = self._compiler.field_functions(rule, where)
-            return _field_cell(by_field, self._field_hashers(rule, where)) if by_field else None
+            return _FieldCell(by_field, self._field_hashers(rule, where)) if by_field else None
         raise MaskingError("no cell masking for this column type", where)
 
-    def _value_cell_fn(self, rule: BoundRule, where: str) -> CellFn | None:
+    def _value_cell_fn(self, rule: BoundRule, where: str) -> CellMask | None:
         """Cells whose value alone is masked (simple columns, list elements, map values)."""
         hasher = self._compiler.hasher_of(rule, where)
         if hasher is not None:
-            return _hash_cell(hasher, where)
-        return _value_cell(self._compiler.bare(rule, where), where)
+            return _HashCell(hasher, where)
+        fn = self._compiler.bare(rule, where)
+        return None if fn is None else _ValueCell(fn, where)
 
     def _field_hashers(self, rule: BoundRule, where: str) -> dict[str, tuple[KeyedHasher, str]]:
         """Per UDT field that is hashed: its hasher and its place."""
@@ -265,7 +266,7 @@ class Masker:
                 out[name] = (hasher, f"{where}.fields.{name}")
         return out
 
-    def _map_cell_fn(self, column: BoundColumn, where: str) -> CellFn | None:
+    def _map_cell_fn(self, column: BoundColumn, where: str) -> CellMask | None:
         rule, compiler = column.rule, self._compiler
         if rule.keys is None:  # the path (the key) stays: only values
             if rule.values is None:
@@ -273,17 +274,17 @@ class Masker:
             return self._value_cell_fn(rule.values, f"{where}.values")
         keys = compiler.compile(rule.keys, f"{where}.keys")
         if rule.values is None:
-            return _path_cell(None, keys)
+            return _path_cell(keys)
         where = f"{where}.values"
         hasher = compiler.hasher_of(rule.values, where)
         if hasher is not None:
-            return _path_cell(None, keys, (hasher, where))
-        return _path_cell(compiler.compile(rule.values, where), keys)
+            return _path_cell(keys, hashing=(hasher, where))
+        return _path_cell(keys, compiler.compile(rule.values, where))
 
 
-class _SnapshotMasks:
+class _SnapshotMasks(MaskLookup):
     """`Masker.events_of`'s mask of each partition update's table, for one schema snapshot
-    (a `casscade.events.mapping.MaskLookup`, called once per update)."""
+    (called once per update)."""
 
     __slots__ = ("_masker", "_masks", "snapshot")
 
@@ -292,7 +293,7 @@ class _SnapshotMasks:
         self.snapshot = snapshot
         self._masks: dict[tuple[str, str], CompiledMask | None] = {}
 
-    def __call__(self, update: PartitionUpdate) -> CompiledMask | None:
+    def mask_of(self, update: PartitionUpdate) -> CompiledMask | None:
         key = (update.keyspace, update.table)
         masks = self._masks
         if key in masks:
@@ -301,8 +302,8 @@ class _SnapshotMasks:
         return mask
 
 
-class CompiledMask:
-    """One table's compiled rules; a `casscade.events.mapping.TableMask`."""
+class CompiledMask(TableMask):
+    """One table's compiled rules."""
 
     __slots__ = ("_cells", "_clustering", "_partition", "_where", "schema")
 
@@ -311,7 +312,7 @@ class CompiledMask:
         schema: TableSchema,
         partition: KeyFns | None,
         clustering: KeyFns | None,
-        cells: dict[str, CellFn],
+        cells: dict[str, CellMask],
     ) -> None:
         self.schema = schema
         self._where = schema.qualified_name
@@ -359,8 +360,10 @@ class CompiledMask:
         )
 
     def cells(self, cells: tuple[Cell, ...]) -> tuple[CellChange, ...]:
-        fns = self._cells
-        return tuple([cell_change(c) if (fn := fns.get(c[0])) is None else fn(c) for c in cells])
+        masks = self._cells
+        return tuple(
+            [cell_change(c) if (m := masks.get(c[0])) is None else m.apply(c) for c in cells]
+        )
 
     def event(self, event: ChangeEvent) -> ChangeEvent:
         """An existing event, masked (its cells go through the same cell functions)."""
@@ -385,93 +388,126 @@ def _mask_prefix(
     return tuple(v if fn is None else fn(v) for fn, v in zip(fns, values, strict=False))
 
 
+# The tie bytes of a hashed value: the first 8 bytes of its HMAC. Under one key they order
+# as the hash's text (its first 16 hex digits), and two different values share them with a
+# chance of 2**-64, when the one stored stays. Fewer bytes than the text (67 characters) or
+# the whole HMAC (32 bytes) to store: a PostgreSQL sink copies them as hex text, and with 32
+# bytes that was most of what masking added to PostgreSQL's time (docs/benchmarks.md).
+HASH_TIE_BYTES: Final = 8
+
 # Cell functions: a decoded cell (column, timestamp, value, tombstone, TTL, ldt, path, raw)
 # to its masked CellChange (column, value, timestamp, TTL, expiry, tombstone, path, raw),
 # built with `tuple.__new__` (0.11 µs, where the NamedTuple's own constructor takes 0.27).
 _new = tuple.__new__
 
 
-def _value_cell(fn: ValueFn | None, where: str) -> CellFn | None:
-    """Cells whose value is masked: simple columns, list elements, map values. `fn` is bare
-    (`Compiler.bare`): nulls and the place of errors are handled here."""
-    if fn is None:
-        return None
+class CellMask:
+    """A column's cell function: a decoded cell to its masked cell change. Classes rather
+    than closures: compiled (casscade._native), `CompiledMask.cells` calls `apply` directly,
+    not through Python's call protocol (once per masked cell)."""
 
-    def mask(cell: Cell) -> CellChange:
+    __slots__ = ()
+
+    def apply(self, cell: Cell) -> CellChange:
+        """The cell, masked."""
+        raise NotImplementedError
+
+
+class _ValueCell(CellMask):
+    """Cells whose value is masked: simple columns, list elements, map values. The value
+    function is bare (`Compiler.bare`): nulls and the place of errors are handled here."""
+
+    __slots__ = ("_fn", "_where")
+
+    def __init__(self, fn: ValueFn, where: str) -> None:
+        self._fn = fn
+        self._where = where
+
+    def apply(self, cell: Cell) -> CellChange:
         column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
         if value is None:
             raw = b""
         else:
             try:
-                value = fn(value)
+                value = self._fn(value)
             except MaskingError as exc:
-                raise exc.located(where) from None
+                raise exc.located(self._where) from None
             raw = (
                 value.encode("utf-8", "surrogatepass") if type(value) is str else _masked_raw(value)
             )
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
-    return mask
 
+class _HashCell(CellMask):
+    """Cells whose value is hashed: the hash's text is the value and the HMAC's first
+    `HASH_TIE_BYTES` bytes the tie bytes (`_masked_raw`)."""
 
-def _hash_cell(hasher: KeyedHasher, where: str) -> CellFn:
-    """Cells whose value is hashed: the hash's text is the value and its 32 bytes the tie
-    bytes (`_masked_raw`), shorter to store than the text and in the same order."""
-    prefix = hasher.prefix
+    __slots__ = ("_hasher", "_where")
 
-    def mask(cell: Cell) -> CellChange:
+    def __init__(self, hasher: KeyedHasher, where: str) -> None:
+        self._hasher = hasher
+        self._where = where
+
+    def apply(self, cell: Cell) -> CellChange:
         column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
         if value is None:
             raw = b""
         else:
             try:
-                raw = hasher.digest(value)
+                value, raw = self._hasher.hash_and_head(value, HASH_TIE_BYTES)
             except MaskingError as exc:
-                raise exc.located(where) from None
-            value = prefix + raw.hex()
+                raise exc.located(self._where) from None
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
-    return mask
 
-
-def _path_cell(
-    value_fn: ValueFn | None,
-    path_fn: ValueFn | None,
-    hashing: tuple[KeyedHasher, str] | None = None,
-) -> CellFn | None:
+class _PathCell(CellMask):
     """Cells whose path is masked (set elements, map keys), and maybe their value: with
     `value_fn`, or hashed by `hashing` (the hasher and the value's place)."""
-    if path_fn is None:
-        return None
 
-    def mask(cell: Cell) -> CellChange:
+    __slots__ = ("_hashing", "_path_fn", "_value_fn")
+
+    def __init__(
+        self,
+        value_fn: ValueFn | None,
+        path_fn: ValueFn,
+        hashing: tuple[KeyedHasher, str] | None = None,
+    ) -> None:
+        self._value_fn = value_fn
+        self._path_fn = path_fn
+        self._hashing = hashing
+
+    def apply(self, cell: Cell) -> CellChange:
         column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
-        if hashing is not None:
-            value, raw = _hash_value(hashing, value)
-        elif value_fn is not None:
-            value = value_fn(value)
+        if self._hashing is not None:
+            value, raw = _hash_value(self._hashing, value)
+        elif self._value_fn is not None:
+            value = self._value_fn(value)
             raw = _masked_raw(value)
         if path is not None:
-            path = path_fn(path)
+            path = self._path_fn(path)
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
-    return mask
 
-
-def _field_cell(
-    by_field: Mapping[str, ValueFn], hashed: Mapping[str, tuple[KeyedHasher, str]]
-) -> CellFn:
+class _FieldCell(CellMask):
     """Cells of a non-frozen UDT: the path is the field's name. Fields in `hashed` (the
-    hasher and the field's place) are hashed with the HMAC as tie bytes, the others masked
-    by their function in `by_field`."""
+    hasher and the field's place) are hashed with the HMAC's first bytes as tie bytes, the
+    others masked by their function in `by_field`."""
 
-    def mask(cell: Cell) -> CellChange:
+    __slots__ = ("_by_field", "_hashed")
+
+    def __init__(
+        self, by_field: dict[str, ValueFn], hashed: dict[str, tuple[KeyedHasher, str]]
+    ) -> None:
+        self._by_field = by_field
+        self._hashed = hashed
+
+    def apply(self, cell: Cell) -> CellChange:
         name = str(cell.path)
-        fn = by_field.get(name)
+        fn = self._by_field.get(name)
         if fn is None:
             return cell_change(cell)
         column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
-        hashing = hashed.get(name)
+        hashing = self._hashed.get(name)
         if hashing is not None:
             value, raw = _hash_value(hashing, value)
         else:
@@ -479,21 +515,28 @@ def _field_cell(
             raw = _masked_raw(value)
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
-    return mask
+
+def _path_cell(
+    path_fn: ValueFn | None,
+    value_fn: ValueFn | None = None,
+    *,
+    hashing: tuple[KeyedHasher, str] | None = None,
+) -> CellMask | None:
+    """The cell function of a column whose paths are masked; None when they are not."""
+    return None if path_fn is None else _PathCell(value_fn, path_fn, hashing)
 
 
 def _hash_value(hashing: tuple[KeyedHasher, str], value: object) -> tuple[object, bytes]:
-    """A value hashed, and its tie bytes, the HMAC's 32 bytes (as `_hash_cell`, which inlines
-    this for simple columns); a null stays null. `hashing`: the hasher and the value's place
-    (for errors)."""
+    """A value hashed, and its tie bytes, the HMAC's first `HASH_TIE_BYTES` bytes (as
+    `_HashCell`, which inlines this for simple columns); a null stays null. `hashing`: the
+    hasher and the value's place (for errors)."""
     if value is None:
         return None, b""
     hasher, where = hashing
     try:
-        raw = hasher.digest(value)
+        return hasher.hash_and_head(value, HASH_TIE_BYTES)
     except MaskingError as exc:
         raise exc.located(where) from None
-    return hasher.prefix + raw.hex(), raw
 
 
 def _as_cell(change: CellChange) -> Cell:
@@ -505,8 +548,7 @@ def _masked_raw(value: object) -> bytes:
     """The bytes that break ties of a masked value: its own, never the original's (which would
     carry what masking hides). Ties of equal timestamps in a masked column therefore go to
     the greater masked value, where Cassandra compares the originals. Hashed values are not
-    given here: their tie bytes are their HMAC's 32 bytes (`_hash_cell`, `_hash_value`),
-    which order as their hex text under one key."""
+    given here: their tie bytes are the first bytes of their HMAC (`HASH_TIE_BYTES`)."""
     if type(value) is str:  # what every strategy but redact gives
         return value.encode("utf-8", "surrogatepass")
     if value is None:

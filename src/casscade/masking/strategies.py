@@ -161,33 +161,28 @@ class KeyedHasher:
     The HMAC is `new_hmac`'s: C over OpenSSL's SHA-256 when built, else hashlib's.
     """
 
-    __slots__ = ("_hmac", "_key_id", "_prefix")
+    __slots__ = ("_hex_and_head", "_key_id", "_prefix")
 
-    _hmac: Callable[[bytes | str], bytes]
+    _hex_and_head: Callable[[bytes | str, str, int], tuple[str, bytes]]
 
     def __init__(self, key_id: str, key: bytes) -> None:
         self._key_id = key_id
         self._prefix = key_id + ":"
-        self._hmac = new_hmac(key).digest  # bound once: no method lookup per value
+        self._hex_and_head = new_hmac(key).hex_and_head  # bound once: no lookup per value
 
     def __repr__(self) -> str:
         return f"KeyedHasher(key_id={self._key_id})"
 
-    @property
-    def prefix(self) -> str:
-        """What every hash begins with: the key id and a colon."""
-        return self._prefix
-
     def hash(self, value: object) -> str:
         """The keyed hash of a non-null value."""
-        return self._prefix + self.digest(value).hex()
+        return self.hash_and_head(value, 0)[0]
 
-    def digest(self, value: object) -> bytes:
-        """The HMAC of a non-null value's canonical form, 32 bytes; `hash` is its hex text
-        after `prefix`."""
+    def hash_and_head(self, value: object, head: int) -> tuple[str, bytes]:
+        """The keyed hash of a non-null value (`hash`) and the first `head` bytes (0 to 32)
+        of its HMAC, from one HMAC (a hashed cell's value and tie bytes)."""
         if type(value) is str:  # most values: hashed as their UTF-8, as canonical_bytes does
-            return self._hmac(value)
-        return self._hmac(canonical_bytes(value))
+            return self._hex_and_head(value, self._prefix, head)
+        return self._hex_and_head(canonical_bytes(value), self._prefix, head)
 
 
 class Hmac(Protocol):
@@ -195,6 +190,11 @@ class Hmac(Protocol):
 
     def digest(self, data: bytes | str, /) -> bytes:
         """The 32-byte HMAC of `data`, a str as its UTF-8 bytes (lone surrogates kept)."""
+        ...
+
+    def hex_and_head(self, data: bytes | str, prefix: str, head: int, /) -> tuple[str, bytes]:
+        """`prefix` followed by the HMAC's 64 lowercase hex digits, and the HMAC's first
+        `head` bytes (0 to 32), in one call."""
         ...
 
 
@@ -233,8 +233,17 @@ class PythonHmac:
         outer.update(inner.digest())
         return outer.digest()
 
+    def hex_and_head(self, data: bytes | str, prefix: str, head: int, /) -> tuple[str, bytes]:
+        """`prefix` followed by the HMAC's 64 lowercase hex digits, and the HMAC's first
+        `head` bytes (0 to 32), as `OpenSslHmac.hex_and_head`."""
+        if not 0 <= head <= _SHA256_DIGEST:
+            raise ValueError(f"hex_and_head() head must be 0 to {_SHA256_DIGEST}, not {head}")
+        digest = self.digest(data)
+        return prefix + digest.hex(), digest[:head]
+
 
 _SHA256_BLOCK = 64
+_SHA256_DIGEST = 32
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
@@ -297,13 +306,16 @@ def email_masker(*, keep_domain: bool, mask: str) -> Callable[[object], str]:
     The function raises MaskingError for other values (naming the type, never the value).
     """
 
+    before_domain = mask + "@"
+    masked_both = before_domain + mask
+
     def email(value: object) -> str:
         if type(value) is not str:
             value = _text(value)
-        local, at, domain = value.rpartition("@")
-        if not at or not local or not domain:
+        at = value.rfind("@")  # the domain follows the last @; no split, no tuple
+        if at <= 0 or at == len(value) - 1:  # no @, or nothing before or after it
             return mask
-        return f"{mask}@{domain}" if keep_domain else f"{mask}@{mask}"
+        return before_domain + value[at + 1 :] if keep_domain else masked_both
 
     return email
 

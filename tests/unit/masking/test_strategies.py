@@ -194,6 +194,26 @@ def test_hmac_of_what_is_neither_text_nor_bytes_is_a_type_error() -> None:
             implementation.digest(5)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("v", "k:", -1), ValueError, "head must be 0 to 32, not -1"),
+        (("v", "k:", 33), ValueError, "head must be 0 to 32, not 33"),
+        (("v", b"k:", 8), TypeError, "str"),
+        (("v", "k:"), TypeError, "argument"),
+        ((5, "k:", 8), TypeError, "bytes|buffer"),
+    ],
+)
+def test_hex_and_head_refuses_a_head_out_of_range_or_arguments_of_the_wrong_type(
+    args: tuple[object, ...], error: type[Exception], message: str
+) -> None:
+    """Both HMACs' `hex_and_head` refuse a head outside 0-32, a prefix that is not a str, a
+    wrong number of arguments and data neither text nor bytes, with the reason."""
+    for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
+        with pytest.raises(error, match=message):
+            implementation.hex_and_head(*args)  # type: ignore[arg-type]
+
+
 def test_hmac_repr_names_the_hash_and_never_the_key() -> None:
     """Neither HMAC's repr shows key material."""
     for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
