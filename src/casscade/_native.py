@@ -54,6 +54,7 @@ COMPILED: tuple[str, ...] = (
     "commitlog/codecs/vector.py",
     "events/mapping.py",
     "events/model.py",
+    "masking/_cells.py",
     "masking/_compile.py",
     "masking/keys.py",
     "masking/masker.py",

@@ -98,7 +98,8 @@ class Compiler:
 
     def hasher_of(self, bound: BoundRule, where: str) -> KeyedHasher | None:
         """The hasher of a rule that hashes its value whole, for cell functions to keep the
-        digest as the cell's tie bytes; None for any other rule."""
+        HMAC's first bytes as the cell's tie bytes (`_cells.HASH_TIE_BYTES`); None for any
+        other rule."""
         if bound.strategy is not Strategy.HASH:
             return None
         if self._hasher is None:

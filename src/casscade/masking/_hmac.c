@@ -258,13 +258,15 @@ Hmac_hex_and_head(HmacObject *self, PyObject *const *args, Py_ssize_t nargs)
                      Py_TYPE(prefix)->tp_name);
         return NULL;
     }
-    Py_ssize_t head = PyLong_AsSsize_t(args[2]);
+    /* Any integer (an index, as Python's slices take); one out of Py_ssize_t's range is
+       clamped, and so refused below with its own value named. */
+    Py_ssize_t head = PyNumber_AsSsize_t(args[2], NULL);
     if (head == -1 && PyErr_Occurred()) {
-        return NULL;
+        return NULL; /* not an integer: TypeError */
     }
     if (head < 0 || head > DIGEST) {
-        PyErr_Format(PyExc_ValueError, "hex_and_head() head must be 0 to %d, not %zd", DIGEST,
-                     head);
+        PyErr_Format(PyExc_ValueError, "hex_and_head() head must be 0 to %d, not %R", DIGEST,
+                     args[2]);
         return NULL;
     }
     unsigned char digest[DIGEST];

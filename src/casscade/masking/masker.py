@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Final
 
 from casscade.commitlog.records import Cell, Mutation, PartitionUpdate
 from casscade.commitlog.schema import SchemaSnapshot, TableSchema
@@ -34,6 +33,7 @@ from casscade.commitlog.types import ListType, MapType, SetType, UdtType, is_mul
 from casscade.errors import ConfigError
 from casscade.events.mapping import MaskLookup, TableMask, cell_change, mutation_to_events
 from casscade.events.model import CellChange, ChangeEvent, ClusteringRange
+from casscade.masking._cells import CellMask, FieldCell, HashCell, ValueCell, path_cell
 from casscade.masking._compile import Compiler, TokenContext, ValueFn
 from casscade.masking.binding import BoundColumn, BoundRule, bind_table, masked_table_schema
 from casscade.masking.entries import VaultEntries
@@ -42,7 +42,7 @@ from casscade.masking.keys import KeyRing
 from casscade.masking.rules import MaskingConfig, rules_version
 from casscade.masking.strategies import KeyedHasher, Tokenizer
 
-__all__ = ["HASH_TIE_BYTES", "CompiledMask", "Masker"]
+__all__ = ["CompiledMask", "Masker"]
 
 KeyFns = tuple[ValueFn | None, ...]
 
@@ -241,21 +241,21 @@ class Masker:
         if isinstance(t, ListType) and rule.elements is not None:
             return self._value_cell_fn(rule.elements, f"{where}.elements")
         if isinstance(t, SetType) and rule.elements is not None:
-            return _path_cell(compile_(rule.elements, f"{where}.elements"))
+            return path_cell(compile_(rule.elements, f"{where}.elements"))
         if isinstance(t, MapType):
             return self._map_cell_fn(column, where)
         if isinstance(t, UdtType):
             by_field = self._compiler.field_functions(rule, where)
-            return _FieldCell(by_field, self._field_hashers(rule, where)) if by_field else None
+            return FieldCell(by_field, self._field_hashers(rule, where)) if by_field else None
         raise MaskingError("no cell masking for this column type", where)
 
     def _value_cell_fn(self, rule: BoundRule, where: str) -> CellMask | None:
         """Cells whose value alone is masked (simple columns, list elements, map values)."""
         hasher = self._compiler.hasher_of(rule, where)
         if hasher is not None:
-            return _HashCell(hasher, where)
+            return HashCell(hasher, where)
         fn = self._compiler.bare(rule, where)
-        return None if fn is None else _ValueCell(fn, where)
+        return None if fn is None else ValueCell(fn, where)
 
     def _field_hashers(self, rule: BoundRule, where: str) -> dict[str, tuple[KeyedHasher, str]]:
         """Per UDT field that is hashed: its hasher and its place."""
@@ -274,12 +274,12 @@ class Masker:
             return self._value_cell_fn(rule.values, f"{where}.values")
         keys = compiler.compile(rule.keys, f"{where}.keys")
         if rule.values is None:
-            return _path_cell(keys)
+            return path_cell(keys)
         where = f"{where}.values"
         hasher = compiler.hasher_of(rule.values, where)
         if hasher is not None:
-            return _path_cell(keys, hashing=(hasher, where))
-        return _path_cell(keys, compiler.compile(rule.values, where))
+            return path_cell(keys, hashing=(hasher, where))
+        return path_cell(keys, compiler.compile(rule.values, where))
 
 
 class _SnapshotMasks(MaskLookup):
@@ -388,171 +388,6 @@ def _mask_prefix(
     return tuple(v if fn is None else fn(v) for fn, v in zip(fns, values, strict=False))
 
 
-# The tie bytes of a hashed value: the first 8 bytes of its HMAC. Under one key they order
-# as the hash's text (its first 16 hex digits), and two different values share them with a
-# chance of 2**-64, when the one stored stays. Fewer bytes than the text (67 characters) or
-# the whole HMAC (32 bytes) to store: a PostgreSQL sink copies them as hex text, and with 32
-# bytes that was most of what masking added to PostgreSQL's time (docs/benchmarks.md).
-HASH_TIE_BYTES: Final = 8
-
-# Cell functions: a decoded cell (column, timestamp, value, tombstone, TTL, ldt, path, raw)
-# to its masked CellChange (column, value, timestamp, TTL, expiry, tombstone, path, raw),
-# built with `tuple.__new__` (0.11 µs, where the NamedTuple's own constructor takes 0.27).
-_new = tuple.__new__
-
-
-class CellMask:
-    """A column's cell function: a decoded cell to its masked cell change. Classes rather
-    than closures: compiled (casscade._native), `CompiledMask.cells` calls `apply` directly,
-    not through Python's call protocol (once per masked cell)."""
-
-    __slots__ = ()
-
-    def apply(self, cell: Cell) -> CellChange:
-        """The cell, masked."""
-        raise NotImplementedError
-
-
-class _ValueCell(CellMask):
-    """Cells whose value is masked: simple columns, list elements, map values. The value
-    function is bare (`Compiler.bare`): nulls and the place of errors are handled here."""
-
-    __slots__ = ("_fn", "_where")
-
-    def __init__(self, fn: ValueFn, where: str) -> None:
-        self._fn = fn
-        self._where = where
-
-    def apply(self, cell: Cell) -> CellChange:
-        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
-        if value is None:
-            raw = b""
-        else:
-            try:
-                value = self._fn(value)
-            except MaskingError as exc:
-                raise exc.located(self._where) from None
-            raw = (
-                value.encode("utf-8", "surrogatepass") if type(value) is str else _masked_raw(value)
-            )
-        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
-
-
-class _HashCell(CellMask):
-    """Cells whose value is hashed: the hash's text is the value and the HMAC's first
-    `HASH_TIE_BYTES` bytes the tie bytes (`_masked_raw`)."""
-
-    __slots__ = ("_hasher", "_where")
-
-    def __init__(self, hasher: KeyedHasher, where: str) -> None:
-        self._hasher = hasher
-        self._where = where
-
-    def apply(self, cell: Cell) -> CellChange:
-        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
-        if value is None:
-            raw = b""
-        else:
-            try:
-                value, raw = self._hasher.hash_and_head(value, HASH_TIE_BYTES)
-            except MaskingError as exc:
-                raise exc.located(self._where) from None
-        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
-
-
-class _PathCell(CellMask):
-    """Cells whose path is masked (set elements, map keys), and maybe their value: with
-    `value_fn`, or hashed by `hashing` (the hasher and the value's place)."""
-
-    __slots__ = ("_hashing", "_path_fn", "_value_fn")
-
-    def __init__(
-        self,
-        value_fn: ValueFn | None,
-        path_fn: ValueFn,
-        hashing: tuple[KeyedHasher, str] | None = None,
-    ) -> None:
-        self._value_fn = value_fn
-        self._path_fn = path_fn
-        self._hashing = hashing
-
-    def apply(self, cell: Cell) -> CellChange:
-        column, timestamp, value, tombstone, ttl, ldt, path, raw = cell
-        if self._hashing is not None:
-            value, raw = _hash_value(self._hashing, value)
-        elif self._value_fn is not None:
-            value = self._value_fn(value)
-            raw = _masked_raw(value)
-        if path is not None:
-            path = self._path_fn(path)
-        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
-
-
-class _FieldCell(CellMask):
-    """Cells of a non-frozen UDT: the path is the field's name. Fields in `hashed` (the
-    hasher and the field's place) are hashed with the HMAC's first bytes as tie bytes, the
-    others masked by their function in `by_field`."""
-
-    __slots__ = ("_by_field", "_hashed")
-
-    def __init__(
-        self, by_field: dict[str, ValueFn], hashed: dict[str, tuple[KeyedHasher, str]]
-    ) -> None:
-        self._by_field = by_field
-        self._hashed = hashed
-
-    def apply(self, cell: Cell) -> CellChange:
-        name = str(cell.path)
-        fn = self._by_field.get(name)
-        if fn is None:
-            return cell_change(cell)
-        column, timestamp, value, tombstone, ttl, ldt, path, _ = cell
-        hashing = self._hashed.get(name)
-        if hashing is not None:
-            value, raw = _hash_value(hashing, value)
-        else:
-            value = fn(value)
-            raw = _masked_raw(value)
-        return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
-
-
-def _path_cell(
-    path_fn: ValueFn | None,
-    value_fn: ValueFn | None = None,
-    *,
-    hashing: tuple[KeyedHasher, str] | None = None,
-) -> CellMask | None:
-    """The cell function of a column whose paths are masked; None when they are not."""
-    return None if path_fn is None else _PathCell(value_fn, path_fn, hashing)
-
-
-def _hash_value(hashing: tuple[KeyedHasher, str], value: object) -> tuple[object, bytes]:
-    """A value hashed, and its tie bytes, the HMAC's first `HASH_TIE_BYTES` bytes (as
-    `_HashCell`, which inlines this for simple columns); a null stays null. `hashing`: the
-    hasher and the value's place (for errors)."""
-    if value is None:
-        return None, b""
-    hasher, where = hashing
-    try:
-        return hasher.hash_and_head(value, HASH_TIE_BYTES)
-    except MaskingError as exc:
-        raise exc.located(where) from None
-
-
 def _as_cell(change: CellChange) -> Cell:
     column, value, timestamp, ttl, expires, tombstone, path, raw = change
     return Cell(column, timestamp, value, tombstone, ttl, expires, path, raw)
-
-
-def _masked_raw(value: object) -> bytes:
-    """The bytes that break ties of a masked value: its own, never the original's (which would
-    carry what masking hides). Ties of equal timestamps in a masked column therefore go to
-    the greater masked value, where Cassandra compares the originals. Hashed values are not
-    given here: their tie bytes are the first bytes of their HMAC (`HASH_TIE_BYTES`)."""
-    if type(value) is str:  # what every strategy but redact gives
-        return value.encode("utf-8", "surrogatepass")
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    return str(value).encode("utf-8", "surrogatepass")

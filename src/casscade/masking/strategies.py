@@ -22,11 +22,12 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import operator
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol, SupportsIndex, cast
 
 from casscade.commitlog.codecs import CqlDate, CqlTime, CqlTimestamp, Duration
 from casscade.masking.errors import MaskingError
@@ -233,13 +234,18 @@ class PythonHmac:
         outer.update(inner.digest())
         return outer.digest()
 
-    def hex_and_head(self, data: bytes | str, prefix: str, head: int, /) -> tuple[str, bytes]:
+    def hex_and_head(self, data: bytes | str, prefix: object, head: object, /) -> tuple[str, bytes]:
         """`prefix` followed by the HMAC's 64 lowercase hex digits, and the HMAC's first
-        `head` bytes (0 to 32), as `OpenSslHmac.hex_and_head`."""
-        if not 0 <= head <= _SHA256_DIGEST:
-            raise ValueError(f"hex_and_head() head must be 0 to {_SHA256_DIGEST}, not {head}")
+        `head` bytes (0 to 32), as `OpenSslHmac.hex_and_head`, which refuses what this
+        refuses with the same reasons (hence `object`: compiled, a typed argument would be
+        refused with mypyc's words)."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"hex_and_head() prefix must be str, not {type(prefix).__name__}")
+        length = operator.index(cast("SupportsIndex", head))  # any integer, as slices take
+        if not 0 <= length <= _SHA256_DIGEST:
+            raise ValueError(f"hex_and_head() head must be 0 to {_SHA256_DIGEST}, not {length}")
         digest = self.digest(data)
-        return prefix + digest.hex(), digest[:head]
+        return prefix + digest.hex(), digest[:length]
 
 
 _SHA256_BLOCK = 64

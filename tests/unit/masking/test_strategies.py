@@ -199,7 +199,10 @@ def test_hmac_of_what_is_neither_text_nor_bytes_is_a_type_error() -> None:
     [
         (("v", "k:", -1), ValueError, "head must be 0 to 32, not -1"),
         (("v", "k:", 33), ValueError, "head must be 0 to 32, not 33"),
-        (("v", b"k:", 8), TypeError, "str"),
+        (("v", "k:", 2**70), ValueError, f"head must be 0 to 32, not {2**70}"),
+        (("v", "k:", 8.0), TypeError, "integer"),
+        (("v", b"k:", 8), TypeError, "prefix must be str, not bytes"),
+        (("v", 7, 8), TypeError, "prefix must be str, not int"),
         (("v", "k:"), TypeError, "argument"),
         ((5, "k:", 8), TypeError, "bytes|buffer"),
     ],
@@ -207,11 +210,25 @@ def test_hmac_of_what_is_neither_text_nor_bytes_is_a_type_error() -> None:
 def test_hex_and_head_refuses_a_head_out_of_range_or_arguments_of_the_wrong_type(
     args: tuple[object, ...], error: type[Exception], message: str
 ) -> None:
-    """Both HMACs' `hex_and_head` refuse a head outside 0-32, a prefix that is not a str, a
-    wrong number of arguments and data neither text nor bytes, with the reason."""
+    """Both HMACs' `hex_and_head` refuse a head outside 0-32 (however large), a head or a
+    prefix of the wrong type, a wrong number of arguments and data neither text nor bytes,
+    with the same reason."""
     for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
         with pytest.raises(error, match=message):
             implementation.hex_and_head(*args)  # type: ignore[arg-type]
+
+
+def test_hex_and_head_takes_any_integer_as_head() -> None:
+    """A head may be any integer, an object with `__index__` included, as slices take."""
+
+    class Eight:
+        def __index__(self) -> int:
+            return 8
+
+    for implementation in (new_hmac(HASH_KEY), PythonHmac(HASH_KEY)):
+        text, head = implementation.hex_and_head("v", "k:", Eight())  # type: ignore[arg-type]
+        assert (text, head) == ("k:" + hmac.digest(HASH_KEY, b"v", "sha256").hex(),
+                                hmac.digest(HASH_KEY, b"v", "sha256")[:8])  # fmt: skip
 
 
 def test_hmac_repr_names_the_hash_and_never_the_key() -> None:
