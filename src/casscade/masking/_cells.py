@@ -27,9 +27,9 @@ __all__ = ["HASH_TIE_BYTES", "CellMask", "FieldCell", "HashCell", "ValueCell", "
 # The tie bytes of a hashed value: the first 8 bytes of its HMAC. Under one key they order
 # as the hash's text (its first 16 hex digits), and two different values share them with a
 # chance of 2**-64 (PostgreSQL and TimescaleDB then keep the cell stored first, ClickHouse
-# either). Fewer bytes than the text (67 characters) or
-# the whole HMAC (32 bytes) to store: a PostgreSQL sink copies them as hex text, and with 32
-# bytes that was most of what masking added to PostgreSQL's time (docs/benchmarks.md).
+# either). Fewer bytes to store than the text (67 characters) or the whole HMAC (32 bytes):
+# a PostgreSQL sink copies them as hex text, and with 32 bytes that was most of what masking
+# added to PostgreSQL's time (docs/benchmarks.md).
 HASH_TIE_BYTES: Final = 8
 
 # A CellChange from its fields in order, with `tuple.__new__` (0.11 µs, where the
@@ -68,7 +68,7 @@ class ValueCell(CellMask):
             except MaskingError as exc:
                 raise exc.located(self._where) from None
             raw = (
-                value.encode("utf-8", "surrogatepass") if type(value) is str else masked_raw(value)
+                value.encode("utf-8", "surrogatepass") if type(value) is str else _masked_raw(value)
             )
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
@@ -117,7 +117,7 @@ class _PathCell(CellMask):
             value, raw = _hash_value(self._hashing, value)
         elif self._value_fn is not None:
             value = self._value_fn(value)
-            raw = masked_raw(value)
+            raw = _masked_raw(value)
         if path is not None:
             path = self._path_fn(path)
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
@@ -147,7 +147,7 @@ class FieldCell(CellMask):
             value, raw = _hash_value(hashing, value)
         else:
             value = fn(value)
-            raw = masked_raw(value)
+            raw = _masked_raw(value)
         return _new(CellChange, (column, value, timestamp, ttl, ldt, tombstone, path, raw))
 
 
@@ -176,7 +176,7 @@ def _hash_value(hashing: tuple[KeyedHasher, str], value: object) -> tuple[object
         raise exc.located(where) from None
 
 
-def masked_raw(value: object) -> bytes:
+def _masked_raw(value: object) -> bytes:
     """The bytes that break ties of a masked value: its own, never the original's (which would
     carry what masking hides). Ties of equal timestamps in a masked column therefore go to
     the greater masked value, where Cassandra compares the originals. Hashed values are not
