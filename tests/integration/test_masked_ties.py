@@ -24,7 +24,7 @@ import pytest
 from casscade.config.load import load_config
 from casscade.config.models import ClickHouseDestination
 from casscade.engine.agent import Agent
-from casscade.engine.masking import Masking, masking_for
+from casscade.engine.masking import masking_for
 from casscade.masking.strategies import KeyedHasher
 from casscade.sinks.clickhouse.client import open_client
 from casscade.sinks.clickhouse.ddl import ClickHouseLayout
@@ -32,44 +32,24 @@ from casscade.sinks.postgres.ddl import TableLayout
 from casscade.source.registry import SchemaRegistry
 from casscade.source.schema import read_schema_rows
 from casscade.stack.manager import Stack
+from tests.integration.test_timestamp_ties import KEYSPACE
+from tests.integration.test_timestamp_ties import _config as ties_config
 from tests.integration.workloads import catch_up, create_keyspace
 
-KEYSPACE = "it_masked_ties"
 SECRET = b"masked-ties-key-of-32-bytes-long"
 PAIRS = [(f"+1 415 555 {n:04d}", f"+1 415 555 {n + 5000:04d}") for n in range(12)]
 
 
-def _config(stack: Stack, tmp_path: Path, table: str, batch: int) -> Path:
-    pg, ts = stack.settings.postgres, stack.settings.timescaledb
-    path = tmp_path / "casscade.yaml"
-    path.write_text(
-        f"""
-source:
-  node_id: masked-ties-node
-  cdc_raw_dir: {stack.cassandra.layout.cdc_raw_dir}
-  cassandra: {{host: 127.0.0.1, port: {stack.settings.cassandra.native_port}}}
-  cleanup: keep
-tables: [{KEYSPACE}.{table}]
-destinations:
-  - {{type: postgres, name: pg-{table}, host: {pg.host}, port: {pg.port},
-      database: {pg.database}, user: {pg.user}, password_env: TEST_PG_PASSWORD,
-      schema_prefix: mt_}}
-  - {{type: timescaledb, name: ts-{table}, host: {ts.host}, port: {ts.port},
-      database: {ts.database}, user: {ts.user}, prepared_statements: false, schema_prefix: mt_}}
-  - {{type: clickhouse, name: ch-{table}, dsn: "chdb://{tmp_path}/ch", database_prefix: mt_}}
-dead_letters: {{directory: {tmp_path}/dlq}}
-batch: {{max_events: {batch}}}
-masking:
+def _masking(table: str) -> str:
+    """The phone column hashed: YAML added to test_timestamp_ties's configuration."""
+    return f"""masking:
   keys: [{{id: k1, secret_env: TEST_TIES_KEY}}]
   active_key: k1
   tables:
     {KEYSPACE}.{table}:
       columns:
         phone: {{class: pii, strategy: hash}}
-""",
-        encoding="utf-8",
-    )
-    return path
+"""
 
 
 def _phones(agent: Agent, table: str) -> dict[str, dict[int, object]]:
@@ -103,9 +83,9 @@ def test_ties_in_a_hashed_column_keep_the_greater_hash_everywhere(
     table = f"t_{uuid.uuid4().hex[:10]}"
     env = dict(os.environ, TEST_PG_PASSWORD=stack.settings.postgres.password,
                TEST_TIES_KEY=base64.b64encode(SECRET).decode())  # fmt: skip
-    config = load_config(_config(stack, tmp_path, table, batch), environ=env)
-    masker, vault = masking_for(config, env)
-    assert vault is None
+    config = load_config(ties_config(stack, tmp_path, table, batch, _masking(table)), environ=env)
+    masking = masking_for(config, env)
+    assert masking.vault is None
     with stack.cassandra.cluster() as cluster:
         session = cluster.connect()
         create_keyspace(session, KEYSPACE)
@@ -124,8 +104,8 @@ def test_ties_in_a_hashed_column_keep_the_greater_hash_everywhere(
         cassandra = {
             r.k: r.phone for r in session.execute(f"SELECT k, phone FROM {KEYSPACE}.{table}")
         }
-        agent = Agent(config, SchemaRegistry(lambda: read_schema_rows(session)),
-                      masking=Masking(masker, vault))  # fmt: skip
+        registry = SchemaRegistry(lambda: read_schema_rows(session))
+        agent = Agent(config, registry, masking=masking)
         try:
             catch_up(agent)
         finally:

@@ -38,7 +38,9 @@ PAIRS = {
 }
 
 
-def _config(stack: Stack, tmp_path: Path, table: str, batch: int) -> Path:
+def _config(stack: Stack, tmp_path: Path, table: str, batch: int, extra: str = "") -> Path:
+    """An agent's config over `KEYSPACE.table` into all three destinations, batches of
+    `batch` events, and `extra` YAML (a masking section) at the end."""
     pg, ts = stack.settings.postgres, stack.settings.timescaledb
     path = tmp_path / "casscade.yaml"
     path.write_text(
@@ -58,7 +60,7 @@ destinations:
   - {{type: clickhouse, name: ch-{table}, dsn: "chdb://{tmp_path}/ch", database_prefix: t_}}
 dead_letters: {{directory: {tmp_path}/dlq}}
 batch: {{max_events: {batch}}}
-""",
+{extra}""",
         encoding="utf-8",
     )
     return path

@@ -8,12 +8,12 @@
  * kept, and each value copies them into one working context: about 0.19 us a value with the
  * call (OpenSSL still makes the copy's internal state anew; docs/benchmarks.md).
  *
- * `OpenSslHmac(key).digest(data)` equals `hmac.digest(key, data, "sha256")` for every key
- * and data, a str hashed as its UTF-8 bytes with lone surrogates kept ("surrogatepass").
- * `hex_and_head(data, prefix, head)` gives what a hashed cell keeps, its text (the prefix and
- * the HMAC's hex) and its tie bytes (the HMAC's first bytes), from one call: 0.24 us, where
- * digest(), hex(), a join and a slice took 0.25 us and made two objects more.
- * tests/property/test_masking_properties.py checks both with hypothesis. The pure-Python
+ * `OpenSslHmac(key).hex_and_head(data, prefix, head)` gives what a hashed cell keeps, its
+ * text (the prefix and the HMAC's hex) and its tie bytes (the HMAC's first head bytes), from
+ * one call: 0.24 us, where a digest, hex(), a join and a slice took 0.25 us and made two
+ * objects more. The HMAC equals `hmac.digest(key, data, "sha256")` for every key and data, a
+ * str hashed as its UTF-8 bytes with lone surrogates kept ("surrogatepass");
+ * tests/property/test_masking_properties.py checks it with hypothesis. The pure-Python
  * equivalent is `PythonHmac` in strategies.py (an install without C builds uses it).
  *
  * Thread safety: a call uses the object's working context and never releases the GIL, so two
@@ -196,16 +196,6 @@ hmac_into(HmacObject *self, PyObject *data, unsigned char *out)
     return 0;
 }
 
-static PyObject *
-Hmac_digest(HmacObject *self, PyObject *data)
-{
-    unsigned char digest[DIGEST];
-    if (hmac_into(self, data, digest) < 0) {
-        return NULL;
-    }
-    return PyBytes_FromStringAndSize((const char *)digest, DIGEST);
-}
-
 /* prefix + the digest's lowercase hex, built in one str: an ASCII prefix's characters are
    copied, any other prefix is joined to the hex as Python would. */
 static PyObject *
@@ -300,9 +290,6 @@ Hmac_repr(HmacObject *Py_UNUSED(self))
 }
 
 static PyMethodDef Hmac_methods[] = {
-    {"digest", (PyCFunction)Hmac_digest, METH_O,
-     "digest(data) -> bytes: the 32-byte HMAC-SHA-256 of data: a bytes-like object, or a str\n"
-     "as its UTF-8 bytes (lone surrogates encoded as they are, 'surrogatepass')."},
     {"hex_and_head", (PyCFunction)(void (*)(void))Hmac_hex_and_head, METH_FASTCALL,
      "hex_and_head(data, prefix, head) -> (str, bytes): prefix followed by the HMAC's 64\n"
      "lowercase hex digits, and the HMAC's first head bytes (0 to 32)."},

@@ -4,7 +4,5 @@ class OpenSslHmac:
     """HMAC-SHA-256 under one key, for many short values."""
 
     def __init__(self, key: bytes) -> None: ...
-    def digest(self, data: bytes | str, /) -> bytes:
-        """The 32-byte HMAC of `data`, a str as its UTF-8 bytes (lone surrogates kept)."""
     def hex_and_head(self, data: bytes | str, prefix: str, head: int, /) -> tuple[str, bytes]:
         """`prefix` and the HMAC's 64 lowercase hex digits, and its first `head` bytes (0-32)."""

@@ -189,13 +189,10 @@ class KeyedHasher:
 class Hmac(Protocol):
     """HMAC-SHA-256 under one key (`new_hmac`)."""
 
-    def digest(self, data: bytes | str, /) -> bytes:
-        """The 32-byte HMAC of `data`, a str as its UTF-8 bytes (lone surrogates kept)."""
-        ...
-
     def hex_and_head(self, data: bytes | str, prefix: str, head: int, /) -> tuple[str, bytes]:
-        """`prefix` followed by the HMAC's 64 lowercase hex digits, and the HMAC's first
-        `head` bytes (0 to 32), in one call."""
+        """`prefix` followed by the 64 lowercase hex digits of the HMAC of `data` (a str as
+        its UTF-8 bytes, lone surrogates kept), and the HMAC's first `head` bytes (0 to 32),
+        in one call."""
         ...
 
 
@@ -226,14 +223,6 @@ class PythonHmac:
     def __repr__(self) -> str:
         return "PythonHmac(sha256)"
 
-    def digest(self, data: bytes | str, /) -> bytes:
-        """The 32-byte HMAC of `data`, a str as its UTF-8 bytes (lone surrogates kept)."""
-        inner = self._inner.copy()
-        inner.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
     def hex_and_head(self, data: bytes | str, prefix: object, head: object, /) -> tuple[str, bytes]:
         """`prefix` followed by the HMAC's 64 lowercase hex digits, and the HMAC's first
         `head` bytes (0 to 32), as `OpenSslHmac.hex_and_head`, which refuses what this
@@ -244,7 +233,11 @@ class PythonHmac:
         length = operator.index(cast("SupportsIndex", head))  # any integer, as slices take
         if not 0 <= length <= _SHA256_DIGEST:
             raise ValueError(f"hex_and_head() head must be 0 to {_SHA256_DIGEST}, not {length}")
-        digest = self.digest(data)
+        inner = self._inner.copy()
+        inner.update(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        digest = outer.digest()
         return prefix + digest.hex(), digest[:length]
 
 
